@@ -1,0 +1,44 @@
+//! The `lthnet` command-line tool: long-tail splits, training, encoding, evaluation and search.
+//!
+//! Each subcommand lives in its own module with a `clap::Args` struct and a `run` function.
+
+mod encode;
+mod eval;
+mod search;
+mod split;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+/// Long-tail hashing: splits, training, encoding, evaluation and Hamming search.
+#[derive(Parser, Debug)]
+#[command(name = "lthnet", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build a long-tail train/query/database split and write it as list files.
+    Split(split::SplitArgs),
+    /// Evaluate binary codes: MAP@all, tie-aware MAP, P@N, P/R within Hamming radius 2.
+    Eval(eval::EvalArgs),
+    /// Exhaustive Hamming top-k search; writes neighbour ids and distances as .npy.
+    Search(search::SearchArgs),
+    /// Train an LTHNet model from a JSON run configuration.
+    Train(train::TrainArgs),
+    /// Encode a split of a trained run into packed binary codes.
+    Encode(encode::EncodeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Split(args) => split::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Search(args) => search::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Encode(args) => encode::run(args),
+    }
+}

@@ -1,0 +1,1 @@
+//! Backbones (work in progress).

@@ -1,0 +1,172 @@
+//! The training configuration (saved as `config.json` next to every run).
+
+use burn::config::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::head::LthNetHeadConfig;
+
+/// Which loss drives training. All are implemented in `lthnet-loss`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LossKind {
+    /// (Class-balanced) cross-entropy on the classifier logits (paper Eqs. 12–13).
+    /// `beta = 0` is plain cross-entropy (the paper's setting).
+    CrossEntropy {
+        /// Effective-number β ∈ [0, 1).
+        beta: f64,
+    },
+    /// LTHNet_sq: ‖ŷ − y‖² on the raw classifier scores (paper Eqs. 14–15), class-balanced by β.
+    Square {
+        /// Effective-number β ∈ [0, 1).
+        beta: f64,
+    },
+    /// CSQ: BCE of the codes to fixed Hadamard/Bernoulli hash centres plus quantisation.
+    Csq {
+        /// Weight λ of the quantisation term.
+        lambda: f64,
+    },
+    /// DCWH: cross-entropy of a normalised Gaussian around class centres of the continuous codes,
+    /// the centres recomputed at every epoch's refresh pass, plus cubic and vertex terms.
+    Dcwh {
+        /// 1/σ².
+        inv_sigma_sq: f64,
+    },
+}
+
+impl Default for LossKind {
+    fn default() -> Self {
+        LossKind::CrossEntropy { beta: 0.0 }
+    }
+}
+
+/// Which model is kept at the end of training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelSelection {
+    /// The model after the last epoch (default; never looks at the query set).
+    LastEpoch,
+}
+
+/// Configuration of an LTHNet training run (Algorithm 1).
+///
+/// Defaults are the paper's: RMSprop (α 0.99, ε 1e-8, no momentum) with learning rate 1e-5 and
+/// L2 weight decay 5e-4, cosine annealing per epoch down to lr/100, 100 epochs, batch size 8.
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    /// The head (sizes, k, DME switch).
+    pub head: LthNetHeadConfig,
+    /// The loss.
+    #[config(default = "LossKind::CrossEntropy { beta: 0.0 }")]
+    pub loss: LossKind,
+    /// Number of epochs.
+    #[config(default = 100)]
+    pub num_epochs: usize,
+    /// Mini-batch size (8 for CIFAR-100, 16 for ImageNet100 in the paper).
+    #[config(default = 8)]
+    pub batch_size: usize,
+    /// Initial learning rate η₀.
+    #[config(default = 1e-5)]
+    pub learning_rate: f64,
+    /// Final learning rate as a fraction of η₀ (cosine annealing to η₀·ratio).
+    #[config(default = 0.01)]
+    pub min_lr_ratio: f64,
+    /// L2 weight decay added to the gradient (PyTorch semantics).
+    #[config(default = 5e-4)]
+    pub weight_decay: f64,
+    /// RMSprop smoothing constant α.
+    #[config(default = 0.99)]
+    pub rmsprop_alpha: f64,
+    /// RMSprop ε (PyTorch's default, not Burn's 1e-5).
+    #[config(default = 1e-8)]
+    pub rmsprop_epsilon: f64,
+    /// DPP trade-off θ ∈ [0, 1) between closeness to the centroid and diversity.
+    #[config(default = 0.5)]
+    pub dpp_theta: f64,
+    /// Seed of parameter initialisation and of the per-epoch shuffles.
+    #[config(default = 3367)]
+    pub seed: u64,
+    /// Batch size of the (gradient-free) refresh and encoding passes.
+    #[config(default = 256)]
+    pub eval_batch_size: usize,
+    /// Which model to keep.
+    #[config(default = "ModelSelection::LastEpoch")]
+    pub selection: ModelSelection,
+}
+
+impl TrainConfig {
+    /// The learning rate of epoch `epoch` (0-based): cosine annealing across epochs as in the
+    /// authors' `CosineAnnealingLR(T_max = epochs, eta_min = lr/100)`, stepped once per epoch:
+    /// `η_e = η_min + ½(η₀ − η_min)(1 + cos(π·e/T))`.
+    pub fn learning_rate_at(&self, epoch: usize) -> f64 {
+        let eta0 = self.learning_rate;
+        let eta_min = eta0 * self.min_lr_ratio;
+        let t = self.num_epochs.max(1) as f64;
+        eta_min + 0.5 * (eta0 - eta_min) * (1.0 + (std::f64::consts::PI * epoch as f64 / t).cos())
+    }
+
+    /// Checks the values a JSON file may get wrong.
+    pub fn validate(&self) -> Result<(), crate::CoreError> {
+        let err = |m: String| Err(crate::CoreError::Config(m));
+        if self.batch_size == 0 {
+            return err("batch_size must be at least 1".into());
+        }
+        if self.eval_batch_size == 0 {
+            return err("eval_batch_size must be at least 1".into());
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return err(format!("learning_rate must be positive, got {}", self.learning_rate));
+        }
+        if !(0.0..=1.0).contains(&self.min_lr_ratio) {
+            return err(format!("min_lr_ratio must be in [0, 1], got {}", self.min_lr_ratio));
+        }
+        if !(0.0..1.0).contains(&self.dpp_theta) {
+            return err(format!("dpp_theta must be in [0, 1), got {}", self.dpp_theta));
+        }
+        match &self.loss {
+            LossKind::CrossEntropy { beta } | LossKind::Square { beta }
+                if !(0.0..1.0).contains(beta) =>
+            {
+                return err(format!("class-balance beta must be in [0, 1), got {beta}"));
+            }
+            LossKind::Dcwh { inv_sigma_sq } if *inv_sigma_sq <= 0.0 => {
+                return err(format!("inv_sigma_sq must be positive, got {inv_sigma_sq}"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_schedule_matches_pytorch() {
+        let cfg = TrainConfig::new(LthNetHeadConfig::new(8, 2, 4)).with_num_epochs(100);
+        assert!((cfg.learning_rate_at(0) - 1e-5).abs() < 1e-18);
+        // PyTorch CosineAnnealingLR(T_max=100, eta_min=1e-7) after 50 steps: 5.05e-6.
+        assert!((cfg.learning_rate_at(50) - 5.05e-6).abs() < 1e-15);
+        assert!(cfg.learning_rate_at(99) > 1e-7 && cfg.learning_rate_at(99) < 1.1e-7);
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let cfg = TrainConfig::new(LthNetHeadConfig::new(8, 2, 4))
+            .with_loss(LossKind::Square { beta: 0.999 })
+            .with_batch_size(16);
+        let json = serde_json::to_string(&cfg).unwrap();
+        let back: TrainConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.loss, LossKind::Square { beta: 0.999 });
+        assert_eq!(back.batch_size, 16);
+        assert_eq!(back.head.d_code, 4);
+    }
+
+    #[test]
+    fn validation_rejects_bad_values() {
+        let cfg = TrainConfig::new(LthNetHeadConfig::new(8, 2, 4)).with_batch_size(0);
+        assert!(cfg.validate().unwrap_err().to_string().contains("batch_size"));
+        let cfg = TrainConfig::new(LthNetHeadConfig::new(8, 2, 4))
+            .with_loss(LossKind::CrossEntropy { beta: 1.0 });
+        assert!(cfg.validate().unwrap_err().to_string().contains("beta"));
+    }
+}

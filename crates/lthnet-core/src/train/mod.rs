@@ -1,0 +1,345 @@
+//! Algorithm 1: per epoch, refresh the memory (centroids + DPP prototypes of `v_direct`, model in
+//! eval mode), then one epoch of RMSprop over the shuffled training set, then step the cosine
+//! learning-rate schedule.
+//!
+//! Runs are reproducible: parameters are initialised from [`TrainConfig::seed`], the shuffle of
+//! epoch `e` is drawn from a generator seeded by `(seed, e)`, and the memory is a deterministic
+//! function of the model. A checkpoint written after every epoch (model, optimizer state,
+//! epoch, history) is therefore all that a killed run needs to resume and produce bit-identical
+//! results on the CPU backend.
+
+mod checkpoint;
+mod config;
+mod log;
+mod objective;
+
+pub use checkpoint::{Checkpoint, CheckpointMeta};
+pub use config::{LossKind, ModelSelection, TrainConfig};
+pub use log::{EpochRecord, write_loss_curve_svg};
+pub use objective::Objective;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::CoreError;
+use crate::source::{HashNetwork, Source};
+
+/// Options of a run that are not part of the model's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Directory for `config.json`, `checkpoint/`, `metrics.jsonl` and `loss.svg`.
+    /// `None` keeps everything in memory (no checkpoints, no resume).
+    pub run_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in `run_dir` if there is one.
+    pub resume: bool,
+    /// Show progress bars (they are hidden automatically when stderr is not a terminal).
+    pub progress: bool,
+    /// Stop after this many epochs of this call (for tests of interrupted runs).
+    pub max_epochs_this_call: Option<usize>,
+}
+
+/// The result of [`train`]: the trained network (on the inner backend), the memory it was
+/// trained with (needed to encode new items) and the per-epoch history.
+#[derive(Debug)]
+pub struct Trained<M, B: Backend> {
+    /// The trained network, gradient-free.
+    pub model: M,
+    /// The memory refreshed from the final model (`[(k+1)·C, d_feature]`), `None` when DME is off.
+    pub memory: Option<Tensor<B, 2>>,
+    /// One record per epoch run so far (including epochs before a resume).
+    pub history: Vec<EpochRecord>,
+    /// Whether all configured epochs are done.
+    pub finished: bool,
+}
+
+/// Number of classes implied by labels (max + 1).
+fn num_classes_of(labels: &[u32]) -> usize {
+    labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0)
+}
+
+/// Run the gradient-free `v_direct` pass over `source` (in `eval_batch` chunks) and return the
+/// features, row-major.
+pub fn collect_v_direct<B, M, S>(
+    model: &M,
+    source: &S,
+    eval_batch: usize,
+    device: &B::Device,
+    progress: Option<&ProgressBar>,
+) -> Vec<f32>
+where
+    B: Backend,
+    S: Source,
+    M: HashNetwork<B, S::Input<B>>,
+{
+    let d = model.head().d_feature();
+    let mut out = Vec::with_capacity(source.len() * d);
+    let idx: Vec<usize> = (0..source.len()).collect();
+    for chunk in idx.chunks(eval_batch.max(1)) {
+        let v = model.forward_v_direct(source.batch::<B>(chunk, device));
+        out.extend(v.into_data().convert::<f32>().into_vec::<f32>().expect("f32 data"));
+        if let Some(pb) = progress {
+            pb.inc(chunk.len() as u64);
+        }
+    }
+    out
+}
+
+/// Encode `source` with a trained network: the relaxed codes `h` (`n × q`, row-major), batched.
+/// Codes are `sgn(h)` with sgn(0) = +1; `lthnet-retrieval` packs them.
+pub fn encode_relaxed<B, M, S>(
+    model: &M,
+    memory: Option<Tensor<B, 2>>,
+    source: &S,
+    batch_size: usize,
+    device: &B::Device,
+    progress: bool,
+) -> Vec<f32>
+where
+    B: Backend,
+    S: Source,
+    M: HashNetwork<B, S::Input<B>>,
+{
+    let q = model.head().d_code();
+    let pb = progress_bar(progress, source.len() as u64, "encode");
+    let mut out = Vec::with_capacity(source.len() * q);
+    let idx: Vec<usize> = (0..source.len()).collect();
+    for chunk in idx.chunks(batch_size.max(1)) {
+        let o = model.forward_hash(source.batch::<B>(chunk, device), memory.clone());
+        out.extend(o.h.into_data().convert::<f32>().into_vec::<f32>().expect("f32 data"));
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    out
+}
+
+fn progress_bar(enabled: bool, len: u64, what: &str) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>8} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} {msg}",
+        )
+        .expect("valid template"),
+    );
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+/// Refresh the memory: `v_direct` of the whole training set in eval mode, class centroids and
+/// DPP prototypes (`lthnet-memory`). Returns the memory rows and the number of slots that had
+/// to be filled with a centroid copy.
+pub fn refresh_memory<B, M, S>(
+    model: &M,
+    source: &S,
+    config: &TrainConfig,
+    device: &B::Device,
+    progress: bool,
+) -> Result<(Tensor<B, 2>, usize), CoreError>
+where
+    B: Backend,
+    S: Source,
+    M: HashNetwork<B, S::Input<B>>,
+{
+    let pb = progress_bar(progress, source.len() as u64, "memory");
+    let features = collect_v_direct(model, source, config.eval_batch_size, device, Some(&pb));
+    pb.finish_and_clear();
+    let d = model.head().d_feature();
+    let memory_config = lthnet_memory::MemoryConfig::new()
+        .with_num_prototypes(config.head.num_prototypes)
+        .with_theta(config.dpp_theta);
+    let memory = memory_config
+        .build_memory(&features, d, source.labels(), config.head.num_classes)
+        .map_err(|e| CoreError::Config(format!("memory refresh failed: {e}")))?;
+    let filled = memory.filled_slots();
+    Ok((memory.to_tensor::<B>(device), filled))
+}
+
+/// Train `model` on `source` with Algorithm 1.
+///
+/// `model` must be freshly initialised (seed it with [`init_seed`] before building it); on
+/// resume its parameters are replaced by the checkpoint's.
+///
+/// # Errors
+/// I/O errors on the run directory, an invalid configuration, a label outside the configured
+/// classes, an empty class, or a non-finite loss (the error names the epoch and step; the last
+/// good checkpoint stays on disk).
+pub fn train<B, M, S>(
+    config: &TrainConfig,
+    mut model: M,
+    source: &S,
+    device: &B::Device,
+    options: &RunOptions,
+) -> Result<Trained<M::InnerModule, B::InnerBackend>, CoreError>
+where
+    B: AutodiffBackend,
+    S: Source,
+    M: AutodiffModule<B> + HashNetwork<B, S::Input<B>>,
+    M::InnerModule: HashNetwork<B::InnerBackend, S::Input<B::InnerBackend>>,
+{
+    config.validate()?;
+    let labels = source.labels();
+    if labels.is_empty() {
+        return Err(CoreError::Config("the training set is empty".into()));
+    }
+    let seen = num_classes_of(labels);
+    if seen > config.head.num_classes {
+        return Err(CoreError::Config(format!(
+            "label {} found but the head has num_classes = {}",
+            seen - 1,
+            config.head.num_classes
+        )));
+    }
+    let mut objective = Objective::<B>::new(&config.loss, labels, config.head.num_classes, config.head.d_code, config.seed, device)?;
+
+    let mut optim = RmsPropConfig::new()
+        .with_alpha(config.rmsprop_alpha as f32)
+        .with_momentum(0.0)
+        .with_epsilon(config.rmsprop_epsilon as f32)
+        .with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32)))
+        .init::<B, M>();
+
+    let mut history = Vec::new();
+    let mut start_epoch = 0;
+    if let Some(dir) = &options.run_dir {
+        std::fs::create_dir_all(dir).map_err(|source| CoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let cfg_path = dir.join("config.json");
+        config.save(&cfg_path).map_err(|source| CoreError::Io {
+            path: cfg_path.clone(),
+            source,
+        })?;
+        if options.resume
+            && let Some(ckpt) = Checkpoint::<B, M>::load_latest(dir, model.clone(), device)?
+        {
+            model = ckpt.model;
+            optim = optim.load_record(ckpt.optimizer);
+            start_epoch = ckpt.meta.epochs_done;
+            history = ckpt.meta.history;
+        }
+    }
+
+    let n = source.len();
+    let mut epochs_this_call = 0;
+    for epoch in start_epoch..config.num_epochs {
+        if options.max_epochs_this_call.is_some_and(|m| epochs_this_call >= m) {
+            break;
+        }
+        let started = Instant::now();
+        // 1. Memory refresh, eval mode, no graph.
+        let inner = model.valid();
+        let (memory, filled) = if model.head().uses_memory() {
+            let (m, filled) = refresh_memory(&inner, source, config, device, options.progress)?;
+            (Some(m), filled)
+        } else {
+            (None, 0)
+        };
+        objective.refresh(&inner, memory.clone(), source, config.eval_batch_size, device);
+        let memory_ad: Option<Tensor<B, 2>> = memory.clone().map(Tensor::from_inner);
+
+        // 2. One epoch of RMSprop over the shuffled training set.
+        let lr = config.learning_rate_at(epoch);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(shuffle_seed(config.seed, epoch)));
+        let pb = progress_bar(options.progress, n as u64, &format!("epoch {}", epoch + 1));
+        let mut loss_sum = 0.0f64;
+        let mut steps = 0usize;
+        for (step, chunk) in order.chunks(config.batch_size).enumerate() {
+            let input = source.batch::<B>(chunk, device);
+            let targets: Vec<i64> = chunk.iter().map(|&i| labels[i] as i64).collect();
+            let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [chunk.len()]), device);
+            let out = model.forward_hash(input, memory_ad.clone());
+            let loss = objective.loss(&out, targets);
+            let value = loss.clone().into_scalar().elem::<f64>();
+            if !value.is_finite() {
+                pb.abandon();
+                return Err(CoreError::NonFiniteLoss {
+                    epoch: epoch + 1,
+                    step: step + 1,
+                    value,
+                });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            loss_sum += value;
+            steps += 1;
+            pb.inc(chunk.len() as u64);
+            if step % 16 == 0 {
+                pb.set_message(format!("loss {:.4} lr {lr:.2e}", loss_sum / steps as f64));
+            }
+        }
+        pb.finish_and_clear();
+        let seconds = started.elapsed().as_secs_f64();
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            learning_rate: lr,
+            loss: loss_sum / steps.max(1) as f64,
+            seconds,
+            images_per_second: n as f64 / seconds.max(1e-9),
+            memory_filled_slots: filled,
+        };
+        if options.progress {
+            eprintln!("{record}");
+        }
+        history.push(record);
+        epochs_this_call += 1;
+
+        // 3. Checkpoint, atomically.
+        if let Some(dir) = &options.run_dir {
+            let meta = CheckpointMeta {
+                epochs_done: epoch + 1,
+                history: history.clone(),
+            };
+            Checkpoint::<B, M>::save(dir, &model, &optim.to_record(), &meta)?;
+            log::append_jsonl(&dir.join("metrics.jsonl"), history.last().expect("pushed"))?;
+            log::write_loss_curve_svg(&dir.join("loss.svg"), &history)?;
+        }
+    }
+
+    let finished = history.len() >= config.num_epochs;
+    // Out-of-sample hashing uses the memory of the final model: one more refresh pass, so that
+    // an interrupted-and-resumed run and an uninterrupted one encode with the same memory.
+    let inner = model.valid();
+    let last_memory = if inner.head().uses_memory() {
+        Some(refresh_memory(&inner, source, config, device, options.progress)?.0)
+    } else {
+        None
+    };
+    Ok(Trained {
+        model: inner,
+        memory: last_memory,
+        history,
+        finished,
+    })
+}
+
+/// Seed Burn's parameter initialisation on `device` (call before building the model).
+pub fn init_seed<B: Backend>(device: &B::Device, seed: u64) {
+    B::seed(device, seed);
+}
+
+/// The seed of epoch `epoch`'s shuffle (SplitMix64 of the run seed and the epoch).
+fn shuffle_seed(seed: u64, epoch: usize) -> u64 {
+    let mut z = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Path of a run's final checkpoint directory.
+pub fn checkpoint_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join("checkpoint")
+}

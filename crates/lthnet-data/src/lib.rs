@@ -1,0 +1,1 @@
+//! lthnet-data (work in progress).

@@ -1,0 +1,1 @@
+//! lthnet-loss (work in progress).

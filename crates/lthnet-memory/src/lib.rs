@@ -1,0 +1,1 @@
+//! lthnet-memory (work in progress).

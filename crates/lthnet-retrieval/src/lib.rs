@@ -1,0 +1,1 @@
+//! lthnet-retrieval (work in progress).
