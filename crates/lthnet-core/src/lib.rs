@@ -12,9 +12,11 @@ pub mod backbone;
 pub mod error;
 pub mod feature_cache;
 pub mod head;
+pub mod model;
 pub mod source;
 pub mod train;
 
 pub use error::CoreError;
 pub use head::{LthNetHead, LthNetHeadConfig, LthNetOutput, MetaEmbedding};
+pub use model::{Augment, FeatureExtractor, ImageSource, LthNet, PixelNorm};
 pub use source::{FeatureSource, HashNetwork, Source};

@@ -26,6 +26,19 @@ pub trait Source: Sync {
 
     /// The deterministic (non-augmented) inputs of the given items, in the given order.
     fn batch<B: Backend>(&self, indices: &[usize], device: &B::Device) -> Self::Input<B>;
+
+    /// The training inputs of the given items: [`Source::batch`] plus any data augmentation,
+    /// drawn deterministically from `seed` (the trainer passes a per-epoch seed) and the item
+    /// index, so that resumed runs see the same augmentations.
+    fn train_batch<B: Backend>(
+        &self,
+        indices: &[usize],
+        seed: u64,
+        device: &B::Device,
+    ) -> Self::Input<B> {
+        let _ = seed;
+        self.batch(indices, device)
+    }
 }
 
 /// A network with LTHNet's outputs: anything in front of an [`LthNetHead`].

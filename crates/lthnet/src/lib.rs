@@ -57,6 +57,8 @@ pub mod baselines {
     pub use lthnet_baselines::*;
 }
 
+pub mod experiment;
+
 /// Backend type aliases selected by the crate features.
 pub mod backend {
     pub use burn::backend::Autodiff;

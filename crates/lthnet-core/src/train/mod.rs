@@ -252,13 +252,14 @@ where
 
         // 2. One epoch of RMSprop over the shuffled training set.
         let lr = config.learning_rate_at(epoch);
+        let epoch_seed = shuffle_seed(config.seed, epoch);
         let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(shuffle_seed(config.seed, epoch)));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
         let pb = progress_bar(options.progress, n as u64, &format!("epoch {}", epoch + 1));
         let mut loss_sum = 0.0f64;
         let mut steps = 0usize;
         for (step, chunk) in order.chunks(config.batch_size).enumerate() {
-            let input = source.batch::<B>(chunk, device);
+            let input = source.train_batch::<B>(chunk, epoch_seed, device);
             let targets: Vec<i64> = chunk.iter().map(|&i| labels[i] as i64).collect();
             let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [chunk.len()]), device);
             let out = model.forward_hash(input, memory_ad.clone());

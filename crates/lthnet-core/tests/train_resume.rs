@@ -1,0 +1,160 @@
+//! A training run killed with SIGKILL at random points and resumed from its checkpoints
+//! produces bit-identical final codes to an uninterrupted run (CPU backend, fixed seed).
+//!
+//! The parent test re-runs this test binary as a child process (`LTHNET_RESUME_CHILD=<dir>`),
+//! kills it after a random delay, and repeats until the child finishes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::Module;
+use lthnet_core::train::{RunOptions, TrainConfig, encode_relaxed, init_seed, train};
+use lthnet_core::{FeatureSource, LthNetHeadConfig};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+type B = Autodiff<Flex>;
+
+static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn data() -> FeatureSource {
+    // Three Gaussian blobs in 8-d, long-tailed 60/25/8.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for (class, n) in [(0u32, 180), (1, 75), (2, 24)] {
+        for _ in 0..n {
+            for j in 0..8 {
+                let c = if j % 3 == class as usize { 2.0 } else { 0.0 };
+                x.push(c + rng.random_range(-1.0f32..1.0));
+            }
+            y.push(class);
+        }
+    }
+    FeatureSource::new(x, 8, y)
+}
+
+fn config() -> TrainConfig {
+    TrainConfig::new(
+        LthNetHeadConfig::new(8, 3, 16)
+            .with_d_feature(24)
+            .with_num_prototypes(2),
+    )
+    .with_num_epochs(30)
+    .with_batch_size(4)
+    .with_learning_rate(1e-3)
+    .with_seed(5)
+}
+
+/// Train (resuming from `dir` when given) and return the codes of the training items.
+fn run(dir: Option<&Path>, max_epochs: Option<usize>) -> Option<Vec<f32>> {
+    let device = Default::default();
+    let cfg = config();
+    // Burn's parameter RNG is process-global: seed + init under a lock, since tests run in
+    // parallel threads.
+    let model = {
+        let _guard = INIT_LOCK.lock().unwrap();
+        init_seed::<B>(&device, cfg.seed);
+        // Burn initialises parameters lazily, on first use: force it inside the lock.
+        let model = cfg.head.init::<B>(&device);
+        let record = model.clone().into_record();
+        model.load_record(record)
+    };
+    let source = data();
+    let options = RunOptions {
+        run_dir: dir.map(Path::to_path_buf),
+        resume: true,
+        progress: false,
+        max_epochs_this_call: max_epochs,
+    };
+    let trained = train::<B, _, _>(&cfg, model, &source, &device, &options).expect("training");
+    trained.finished.then(|| {
+        encode_relaxed(&trained.model, trained.memory.clone(), &source, 32, &device, false)
+    })
+}
+
+#[test]
+fn resume_child() {
+    // Only does work when spawned by `killed_and_resumed_runs_are_bit_identical`.
+    let Ok(dir) = std::env::var("LTHNET_RESUME_CHILD") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let codes = run(Some(&dir), None).expect("finished");
+    let bytes: Vec<u8> = codes.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(dir.join("codes.bin"), bytes).unwrap();
+}
+
+#[test]
+fn stepwise_resume_is_bit_identical() {
+    let reference = run(None, None).expect("finished");
+    let dir = tempfile::tempdir().unwrap();
+    let mut codes = None;
+    for _ in 0..20 {
+        codes = run(Some(dir.path()), Some(5));
+        if codes.is_some() {
+            break;
+        }
+    }
+    let codes = codes.expect("finished after resumes");
+    assert_eq!(codes.len(), reference.len());
+    assert!(codes.iter().zip(&reference).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+#[test]
+fn killed_and_resumed_runs_are_bit_identical() {
+    let started = std::time::Instant::now();
+    let reference = run(None, None).expect("finished");
+    // Kill points are drawn inside the span of a whole run, so most land mid-training.
+    let span_ms = (started.elapsed().as_millis() as u64).max(50);
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(2024);
+    let mut kills = 0;
+    for attempt in 0..200 {
+        let mut child = Command::new(&exe)
+            .args(["--exact", "resume_child", "--nocapture", "--test-threads=1"])
+            .env("LTHNET_RESUME_CHILD", dir.path())
+            .spawn()
+            .unwrap();
+        // First attempts are killed early and at random points; later ones get more time.
+        let wait_ms = if attempt < 16 {
+            rng.random_range(span_ms / 10..span_ms / 2)
+        } else {
+            60_000
+        };
+        let deadline = std::time::Instant::now() + Duration::from_millis(wait_ms);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        match status {
+            Some(s) => {
+                assert!(s.success(), "child failed: {s}");
+                break;
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL on Unix
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    let bytes = std::fs::read(dir.path().join("codes.bin")).expect("child wrote codes");
+    let codes: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert!(kills >= 3, "the child was interrupted only {kills} times");
+    assert_eq!(codes.len(), reference.len());
+    assert!(
+        codes.iter().zip(&reference).all(|(a, b)| a.to_bits() == b.to_bits()),
+        "resumed codes differ after {kills} kills"
+    );
+}

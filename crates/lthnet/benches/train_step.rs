@@ -1,0 +1,62 @@
+//! One LTHNet training step (forward, backward, RMSprop) at the paper's sizes:
+//! d_input 512, d_feature 2000, C = 100, k = 3 (400 memory slots), 64 bits.
+//!
+//! Run (default `flex` backend, mimalloc):
+//!     cargo bench -p lthnet --bench train_step
+//! With the `ndarray` backend:
+//!     cargo bench -p lthnet --bench train_step --no-default-features --features ndarray
+//! The PyTorch side of the comparison: `python3 crates/lthnet/benches/train_step_torch.py`.
+
+use burn::module::AutodiffModule;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use lthnet::backend::{Autodiff, Cpu};
+use lthnet::model::{LthNetHead, LthNetHeadConfig};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+type B = Autodiff<Cpu>;
+
+const D_INPUT: usize = 512;
+const NUM_CLASSES: usize = 100;
+const BITS: usize = 64;
+
+fn main() {
+    divan::main();
+}
+
+#[divan::bench(args = [8, 16, 128], sample_count = 30)]
+fn head_step(bencher: divan::Bencher, batch: usize) {
+    let device = Default::default();
+    let cfg = LthNetHeadConfig::new(D_INPUT, NUM_CLASSES, BITS);
+    let mut model: Option<LthNetHead<B>> = Some(cfg.init::<B>(&device));
+    let mut optim = RmsPropConfig::new()
+        .with_momentum(0.0)
+        .with_epsilon(1e-8)
+        .with_weight_decay(Some(WeightDecayConfig::new(5e-4)))
+        .init::<B, LthNetHead<B>>();
+    let memory = Tensor::<B, 2>::random(
+        [cfg.num_slots(), cfg.d_feature],
+        burn::tensor::Distribution::Default,
+        &device,
+    );
+    let x = Tensor::<B, 2>::random([batch, D_INPUT], burn::tensor::Distribution::Default, &device);
+    let targets: Vec<i64> = (0..batch as i64).map(|i| i % NUM_CLASSES as i64).collect();
+    let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [batch]), &device);
+    bencher.bench_local(|| {
+        let m = model.take().expect("model");
+        let out = m.forward(x.clone(), Some(memory.clone()));
+        let loss = log_softmax(out.logits, 1)
+            .gather(1, targets.clone().reshape([batch, 1]))
+            .mean()
+            .neg();
+        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        let m = optim.step(1e-5, m, grads);
+        // Force the update to complete before the clock stops.
+        let _ = m.valid();
+        model = Some(m);
+    });
+}

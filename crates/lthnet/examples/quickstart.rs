@@ -1,0 +1,141 @@
+//! # quickstart — LTHNet on long-tail handwritten digits, no download
+//!
+//! ```sh
+//! cargo run --release --example quickstart            # CPU (flex backend)
+//! cargo run --release --example quickstart -- --help
+//! ```
+//!
+//! Data: the UCI 8×8 digits embedded in the repository (`examples/data/digits.csv.gz`, CC BY 4.0),
+//! 1,797 images in 10 classes. Protocol (the LTHNet CIFAR protocol in miniature): 30 query images
+//! per class; the rest is the database; the training set is a Zipf long-tail subset of the
+//! database with imbalance factor 10 (n_i = ⌊n_max·i^(−μ)⌋, μ = ln 10 / ln 10 = 1).
+//! LTHNet (k = 3, 32 bits) is trained on the 64 raw pixel values as features (no backbone).
+//!
+//! **Expected result** (32 bits, seed 1, about 30 s of training on 2 CPU cores):
+//! LTHNet MAP@all ≈ 0.80–0.90, well above LSH (≈ 0.25–0.35) and ITQ on the same pixels; the tail
+//! classes (fewest training images) gain the most. A PR curve is written to
+//! `target/quickstart/pr_curve.svg`.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use lthnet::backend::{Autodiff, Cpu};
+use lthnet::data::digits::read_digits_csv_gz;
+use lthnet::data::longtail::{LongTailProfile, class_sizes};
+use lthnet::experiment::{FeatureSplit, Method, run_method};
+use lthnet::model::FeatureSource;
+use lthnet::model::train::{RunOptions, TrainConfig};
+use lthnet::model::{LthNetHeadConfig, Source};
+use lthnet::report::{Report, evaluate_codes, print_table, write_pr_curve};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const DIGITS: &[u8] = include_bytes!("data/digits.csv.gz");
+
+/// LTHNet on long-tail handwritten digits (embedded data, CPU, about a minute).
+#[derive(Parser, Debug)]
+struct Args {
+    /// Code length in bits.
+    #[arg(long, default_value_t = 32)]
+    bits: usize,
+    /// Imbalance factor n_max / n_min of the training split.
+    #[arg(long, default_value_t = 10.0)]
+    imbalance: f64,
+    /// Training epochs.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Prototypes per class (k).
+    #[arg(long, default_value_t = 3)]
+    k: usize,
+    /// Seed of the split and of training.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where to write the PR curve.
+    #[arg(long, default_value = "target/quickstart")]
+    out_dir: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let digits = read_digits_csv_gz(DIGITS)?;
+    let n = digits.labels.len();
+    let features: Vec<f32> = digits.pixels.iter().map(|&p| p as f32 / 16.0).collect();
+    let labels = digits.labels.clone();
+
+    // Split: 30 queries per class, the rest is the database; train = Zipf subset of the database.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let mut per_class: Vec<Vec<usize>> = vec![Vec::new(); 10];
+    for i in 0..n {
+        per_class[labels[i] as usize].push(i);
+    }
+    let (mut query, mut database) = (Vec::new(), Vec::new());
+    for items in &mut per_class {
+        items.shuffle(&mut rng);
+        query.extend_from_slice(&items[..30]);
+        database.extend_from_slice(&items[30..]);
+    }
+    let n_max = per_class.iter().map(|c| c.len() - 30).min().unwrap_or(0);
+    let mu = args.imbalance.ln() / 10f64.ln();
+    let sizes = class_sizes(&LongTailProfile::Zipf { mu }, n_max, 10);
+    let mut train = Vec::new();
+    for (class, items) in per_class.iter().enumerate() {
+        train.extend_from_slice(&items[30..30 + sizes[class]]);
+    }
+    let all = FeatureSource::new(features, 64, labels);
+    let split = FeatureSplit {
+        train: all.subset(&train),
+        query: all.subset(&query),
+        database: all.subset(&database),
+    };
+    println!(
+        "digits: {} queries, {} database, {} training images (IF {}: {:?} per class)",
+        split.query.len(),
+        split.database.len(),
+        split.train.len(),
+        args.imbalance,
+        sizes
+    );
+
+    let config = TrainConfig::new(
+        LthNetHeadConfig::new(64, 10, args.bits)
+            .with_d_feature(512)
+            .with_num_prototypes(args.k),
+    )
+    .with_num_epochs(args.epochs)
+    .with_batch_size(8)
+    // The paper's 1e-5 fine-tunes a pretrained network; a head trained from scratch on pixels
+    // needs a larger step.
+    .with_learning_rate(1e-3)
+    .with_seed(args.seed);
+    let methods = [
+        Method::LthNet {
+            name: format!("LTHNet (k={})", args.k),
+            config,
+        },
+        Method::Lsh,
+        Method::Itq,
+    ];
+    let device = Default::default();
+    let options = RunOptions {
+        progress: true,
+        ..Default::default()
+    };
+    let train_sizes = split.train_class_sizes();
+    let mut reports: Vec<Report> = Vec::new();
+    for method in &methods {
+        let codes = run_method::<Autodiff<Cpu>>(method, &split, args.bits, &device, &options)?;
+        let report = evaluate_codes(&method.name(), &codes, &split, &train_sizes)?;
+        if matches!(method, Method::LthNet { .. }) {
+            std::fs::create_dir_all(&args.out_dir)?;
+            let path = args.out_dir.join("pr_curve.svg");
+            write_pr_curve(&path, &report)?;
+            println!("PR curve: {}", path.display());
+        }
+        reports.push(report);
+    }
+    print_table(&reports);
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Complete experiments on frozen features: fit a hashing method on the training split, encode the
+//! query and database splits, and evaluate. Used by the examples and `docs/reproduction.md`.
+
+use std::time::Instant;
+
+use burn::tensor::backend::AutodiffBackend;
+use lthnet_baselines::{HashFit, Itq, ItqConfig, Lsh, LshConfig, Pcah, PcahConfig};
+use lthnet_core::train::{RunOptions, TrainConfig, encode_relaxed, init_seed, train};
+use lthnet_core::{CoreError, FeatureSource, LthNetHead, Source};
+
+/// Train / query / database features of one protocol.
+#[derive(Debug, Clone)]
+pub struct FeatureSplit {
+    /// Training items (a long-tail subset of the database for the LTHNet protocols).
+    pub train: FeatureSource,
+    /// Query items.
+    pub query: FeatureSource,
+    /// Database items.
+    pub database: FeatureSource,
+}
+
+impl FeatureSplit {
+    /// Number of classes (max label + 1 over all three parts).
+    pub fn num_classes(&self) -> usize {
+        [&self.train, &self.query, &self.database]
+            .iter()
+            .flat_map(|s| s.labels().iter())
+            .map(|&l| l as usize + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Training-set size of every class (for head/medium/tail breakdowns and CB weights).
+    pub fn train_class_sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![0; self.num_classes()];
+        for &l in self.train.labels() {
+            sizes[l as usize] += 1;
+        }
+        sizes
+    }
+}
+
+/// A hashing method to run on a [`FeatureSplit`].
+#[derive(Debug, Clone)]
+pub enum Method {
+    /// LTHNet (or any of its ablations / losses) trained with Algorithm 1 on the features.
+    LthNet {
+        /// Display name, e.g. `"LTHNet (k=3)"`.
+        name: String,
+        /// The run configuration (its `head.d_input` must equal the feature size).
+        config: TrainConfig,
+    },
+    /// Locality-sensitive hashing.
+    Lsh,
+    /// PCA hashing.
+    Pcah,
+    /// Iterative quantisation.
+    Itq,
+}
+
+impl Method {
+    /// Display name.
+    pub fn name(&self) -> String {
+        match self {
+            Method::LthNet { name, .. } => name.clone(),
+            Method::Lsh => "LSH".into(),
+            Method::Pcah => "PCAH".into(),
+            Method::Itq => "ITQ".into(),
+        }
+    }
+}
+
+/// ±1 codes (as `f32`, row-major) of the query and database splits, and what producing them cost.
+#[derive(Debug, Clone)]
+pub struct Codes {
+    /// Query codes, `n_query × bits`.
+    pub query: Vec<f32>,
+    /// Database codes, `n_db × bits`.
+    pub database: Vec<f32>,
+    /// Code length.
+    pub bits: usize,
+    /// Seconds spent fitting / training.
+    pub fit_seconds: f64,
+    /// Mean training loss of the last epoch (LTHNet only).
+    pub final_loss: Option<f64>,
+}
+
+fn signs(relaxed: Vec<f32>) -> Vec<f32> {
+    relaxed.into_iter().map(|v| if v >= 0.0 { 1.0 } else { -1.0 }).collect()
+}
+
+/// Fit `method` with `bits` bits on `split.train` and encode query and database.
+///
+/// For LTHNet, `bits` overrides `config.head.d_code`, and `config.head.num_classes` is set from the
+/// split. `options` controls checkpoints and progress.
+pub fn run_method<B: AutodiffBackend>(
+    method: &Method,
+    split: &FeatureSplit,
+    bits: usize,
+    device: &B::Device,
+    options: &RunOptions,
+) -> Result<Codes, CoreError> {
+    let d = split.train.dim();
+    let started = Instant::now();
+    match method {
+        Method::LthNet { config, .. } => {
+            let mut config = config.clone();
+            config.head.d_code = bits;
+            config.head.d_input = d;
+            config.head.num_classes = split.num_classes();
+            init_seed::<B>(device, config.seed);
+            let model: LthNetHead<B> = config.head.init(device);
+            let trained = train::<B, _, _>(&config, model, &split.train, device, options)?;
+            let fit_seconds = started.elapsed().as_secs_f64();
+            let inner_device = device.clone();
+            let encode = |s: &FeatureSource| {
+                signs(encode_relaxed::<B::InnerBackend, _, _>(
+                    &trained.model,
+                    trained.memory.clone(),
+                    s,
+                    config.eval_batch_size,
+                    &inner_device,
+                    options.progress,
+                ))
+            };
+            Ok(Codes {
+                query: encode(&split.query),
+                database: encode(&split.database),
+                bits,
+                fit_seconds,
+                final_loss: trained.history.last().map(|r| r.loss),
+            })
+        }
+        Method::Lsh | Method::Pcah | Method::Itq => {
+            let x = split.train.features();
+            let hasher: Box<dyn HashFit> = match method {
+                Method::Lsh => Box::new(Lsh::fit(&LshConfig::new(bits), x, d)),
+                Method::Pcah => Box::new(Pcah::fit(&PcahConfig::new(bits), x, d)),
+                _ => Box::new(Itq::fit(&ItqConfig::new(bits), x, d)),
+            };
+            let fit_seconds = started.elapsed().as_secs_f64();
+            Ok(Codes {
+                query: hasher.encode(split.query.features(), d),
+                database: hasher.encode(split.database.features(), d),
+                bits,
+                fit_seconds,
+                final_loss: None,
+            })
+        }
+    }
+}
