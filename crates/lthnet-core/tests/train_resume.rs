@@ -120,7 +120,7 @@ fn killed_and_resumed_runs_are_bit_identical() {
             .unwrap();
         // First attempts are killed early and at random points; later ones get more time.
         let wait_ms = if attempt < 16 {
-            rng.random_range(span_ms / 10..span_ms / 2)
+            rng.random_range(span_ms / 20..span_ms / 4)
         } else {
             60_000
         };

@@ -247,7 +247,7 @@ where
         } else {
             (None, 0)
         };
-        objective.refresh(&inner, memory.clone(), source, config.eval_batch_size, device);
+        objective.refresh(&inner, memory.clone(), source, config.eval_batch_size, device)?;
         let memory_ad: Option<Tensor<B, 2>> = memory.clone().map(Tensor::from_inner);
 
         // 2. One epoch of RMSprop over the shuffled training set.

@@ -1,0 +1,87 @@
+//! Class-balanced weights from the effective number of samples (Cui et al., CVPR 2019; LTHNet
+//! Eq. 13): `w_c = (1 − β) / (1 − β^{n_c})`.
+
+use serde::{Deserialize, Serialize};
+
+/// How class weights are normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum WeightNorm {
+    /// The raw `w_c`.
+    None,
+    /// `w / max w` (the LTHNet authors' code).
+    Max,
+    /// `w · C / Σ w` (Cui et al.'s reference code; the default).
+    #[default]
+    SumToC,
+    /// `w / mean w`.
+    Mean,
+}
+
+/// Class-balanced weights for class counts `counts` and `beta ∈ [0, 1)`.
+///
+/// The denominator is computed as `−expm1(n·ln β)`, exact for β close to 1. β = 0 gives weight 1
+/// for every class (plain cross-entropy) before and after normalisation.
+///
+/// # Panics
+/// If β is outside [0, 1) or a class count is zero (its effective number is 0).
+pub fn class_balanced_weights(counts: &[usize], beta: f64, norm: WeightNorm) -> Vec<f32> {
+    assert!((0.0..1.0).contains(&beta), "beta must be in [0, 1), got {beta}");
+    if let Some(c) = counts.iter().position(|&n| n == 0) {
+        panic!("class {c} has no training samples: its class-balanced weight is undefined");
+    }
+    let raw: Vec<f64> = counts
+        .iter()
+        .map(|&n| {
+            if beta == 0.0 {
+                1.0
+            } else {
+                (1.0 - beta) / -((n as f64) * beta.ln()).exp_m1()
+            }
+        })
+        .collect();
+    let c = raw.len() as f64;
+    let scale = match norm {
+        WeightNorm::None => 1.0,
+        WeightNorm::Max => 1.0 / raw.iter().cloned().fold(f64::MIN, f64::max),
+        WeightNorm::SumToC => c / raw.iter().sum::<f64>(),
+        WeightNorm::Mean => c / raw.iter().sum::<f64>(),
+    };
+    raw.iter().map(|w| (w * scale) as f32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beta_zero_is_uniform() {
+        for norm in [WeightNorm::None, WeightNorm::Max, WeightNorm::SumToC, WeightNorm::Mean] {
+            assert_eq!(class_balanced_weights(&[500, 5, 1], 0.0, norm), vec![1.0; 3]);
+        }
+    }
+
+    #[test]
+    fn matches_closed_form_and_normalises() {
+        let w = class_balanced_weights(&[100, 10], 0.99, WeightNorm::None);
+        let want0 = 0.01 / (1.0 - 0.99f64.powi(100));
+        let want1 = 0.01 / (1.0 - 0.99f64.powi(10));
+        assert!((w[0] as f64 - want0).abs() < 1e-6);
+        assert!((w[1] as f64 - want1).abs() < 1e-6);
+        let s = class_balanced_weights(&[100, 10], 0.99, WeightNorm::SumToC);
+        assert!((s.iter().sum::<f32>() - 2.0).abs() < 1e-5);
+        let m = class_balanced_weights(&[100, 10], 0.99, WeightNorm::Max);
+        assert!((m[1] - 1.0).abs() < 1e-6 && m[0] < 1.0);
+    }
+
+    #[test]
+    fn beta_near_one_is_inverse_frequency() {
+        let w = class_balanced_weights(&[1000, 10], 1.0 - 1e-12, WeightNorm::None);
+        assert!(((w[1] / w[0]) as f64 - 100.0).abs() < 1e-3);
+    }
+
+    #[test]
+    #[should_panic(expected = "class 1 has no training samples")]
+    fn empty_class_panics() {
+        class_balanced_weights(&[3, 0], 0.9, WeightNorm::None);
+    }
+}
