@@ -1,0 +1,108 @@
+//! IDX files (MNIST, Fashion-MNIST), raw or gzip'd.
+
+use std::path::Path;
+
+use crate::cifar::read_maybe_compressed;
+use crate::dataset::ImageDataset;
+use crate::error::DataError;
+
+fn bad(path: &Path, m: String) -> DataError {
+    DataError::BadFormat {
+        path: path.to_path_buf(),
+        message: m,
+    }
+}
+
+fn header(bytes: &[u8], path: &Path, magic: u32, dims: usize) -> Result<Vec<usize>, DataError> {
+    if bytes.len() < 4 + 4 * dims {
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            message: format!("{} bytes cannot hold an IDX header", bytes.len()),
+        });
+    }
+    let m = u32::from_be_bytes(bytes[0..4].try_into().expect("4 bytes"));
+    if m != magic {
+        return Err(bad(path, format!("magic number {m:#x}, expected {magic:#x}")));
+    }
+    Ok((0..dims)
+        .map(|k| u32::from_be_bytes(bytes[4 + 4 * k..8 + 4 * k].try_into().expect("4 bytes")) as usize)
+        .collect())
+}
+
+/// Read an IDX image file (magic 0x803) and its label file (0x801) into a greyscale dataset with
+/// class names `0..num_classes`.
+pub fn read_idx(images: &Path, labels: &Path, class_names: Vec<String>) -> Result<ImageDataset, DataError> {
+    let ib = read_maybe_compressed(images)?;
+    let lb = read_maybe_compressed(labels)?;
+    let dims = header(&ib, images, 0x803, 3)?;
+    let (n, h, w) = (dims[0], dims[1], dims[2]);
+    let ldims = header(&lb, labels, 0x801, 1)?;
+    if ldims[0] != n {
+        return Err(bad(labels, format!("{} labels for {n} images in {}", ldims[0], images.display())));
+    }
+    let need = 16 + n * h * w;
+    if ib.len() != need {
+        return Err(DataError::Truncated {
+            path: images.to_path_buf(),
+            message: format!("{} bytes, expected {need} for {n} images of {h}×{w}", ib.len()),
+        });
+    }
+    if lb.len() != 8 + n {
+        return Err(DataError::Truncated {
+            path: labels.to_path_buf(),
+            message: format!("{} bytes, expected {}", lb.len(), 8 + n),
+        });
+    }
+    let nc = class_names.len();
+    let mut out_labels = Vec::with_capacity(n);
+    for (k, &l) in lb[8..].iter().enumerate() {
+        if l as usize >= nc {
+            return Err(DataError::LabelOutOfRange {
+                path: labels.to_path_buf(),
+                index: k,
+                label: l as u64,
+                num_classes: nc,
+            });
+        }
+        out_labels.push(l as u32);
+    }
+    Ok(ImageDataset {
+        images: ib[16..].to_vec(),
+        height: h,
+        width: w,
+        channels: 1,
+        labels: out_labels,
+        class_names,
+    })
+}
+
+/// Fashion-MNIST's class names.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+    "Ankle boot",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut img = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2];
+        img.extend([1, 2, 3, 4, 5, 6, 7, 8]);
+        let lab = vec![0, 0, 8, 1, 0, 0, 0, 2, 3, 1];
+        std::fs::write(dir.path().join("i"), &img).unwrap();
+        std::fs::write(dir.path().join("l"), &lab).unwrap();
+        let names: Vec<String> = (0..10).map(|c| c.to_string()).collect();
+        let d = read_idx(&dir.path().join("i"), &dir.path().join("l"), names.clone()).unwrap();
+        assert_eq!((d.len(), d.height, d.width), (2, 2, 2));
+        assert_eq!(d.labels, vec![3, 1]);
+        std::fs::write(dir.path().join("i"), &img[..20]).unwrap();
+        let e = read_idx(&dir.path().join("i"), &dir.path().join("l"), names.clone()).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+        std::fs::write(dir.path().join("i"), [0u8, 0, 8, 1]).unwrap();
+        let e = read_idx(&dir.path().join("i"), &dir.path().join("l"), names).unwrap_err();
+        assert!(e.to_string().contains("IDX header") || e.to_string().contains("magic"), "{e}");
+    }
+}
