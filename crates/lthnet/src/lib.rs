@@ -58,6 +58,7 @@ pub mod baselines {
 }
 
 pub mod experiment;
+pub mod report;
 
 /// Backend type aliases selected by the crate features.
 pub mod backend {
