@@ -49,8 +49,17 @@ struct Projection {
 
 impl Projection {
     fn encode(&self, x: &[f32], d: usize) -> Vec<f32> {
-        assert_eq!(d, self.mean.len(), "fitted on d = {}, got d = {d}", self.mean.len());
-        assert!(x.len() % d == 0, "x has {} values, not a multiple of d = {d}", x.len());
+        assert_eq!(
+            d,
+            self.mean.len(),
+            "fitted on d = {}, got d = {d}",
+            self.mean.len()
+        );
+        assert!(
+            x.len().is_multiple_of(d),
+            "x has {} values, not a multiple of d = {d}",
+            x.len()
+        );
         let bits = self.w.ncols();
         let n = x.len() / d;
         let mut out = Vec::with_capacity(n * bits);
@@ -69,7 +78,11 @@ impl Projection {
 
 fn to_matrix(x: &[f32], d: usize) -> DMatrix<f64> {
     assert!(d > 0, "feature dimension must be positive");
-    assert!(x.len() % d == 0, "x has {} values, not a multiple of d = {d}", x.len());
+    assert!(
+        x.len().is_multiple_of(d),
+        "x has {} values, not a multiple of d = {d}",
+        x.len()
+    );
     let n = x.len() / d;
     assert!(n > 0, "cannot fit on an empty matrix");
     DMatrix::from_row_iterator(n, d, x.iter().map(|&v| v as f64))
@@ -87,11 +100,18 @@ fn centre(m: &mut DMatrix<f64>) -> DVector<f64> {
 /// Top-`bits` principal directions (`d × bits`), largest eigenvalue first.
 fn principal_directions(xc: &DMatrix<f64>, bits: usize) -> DMatrix<f64> {
     let d = xc.ncols();
-    assert!(bits <= d, "PCA-based hashing needs num_bits ≤ d, got {bits} bits for d = {d}");
+    assert!(
+        bits <= d,
+        "PCA-based hashing needs num_bits ≤ d, got {bits} bits for d = {d}"
+    );
     let cov = xc.transpose() * xc;
     let eig = SymmetricEigen::new(cov);
     let mut order: Vec<usize> = (0..d).collect();
-    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        eig.eigenvalues[b]
+            .total_cmp(&eig.eigenvalues[a])
+            .then(a.cmp(&b))
+    });
     let mut w = DMatrix::zeros(d, bits);
     for (j, &k) in order.iter().take(bits).enumerate() {
         let mut v = eig.eigenvectors.column(k).clone_owned();

@@ -33,7 +33,9 @@ pub enum CoreError {
         message: String,
     },
     /// The training loss became NaN or infinite.
-    #[error("non-finite loss {value} at epoch {epoch}, step {step}; the last good checkpoint is kept")]
+    #[error(
+        "non-finite loss {value} at epoch {epoch}, step {step}; the last good checkpoint is kept"
+    )]
     NonFiniteLoss {
         /// 1-based epoch.
         epoch: usize,

@@ -69,7 +69,11 @@ fn malformed(path: &Path, message: impl Into<String>) -> CoreError {
 impl FeatureCache {
     /// Write the cache atomically (temporary file + rename).
     pub fn save(&self, path: &Path) -> Result<(), CoreError> {
-        assert_eq!(self.features.len(), self.n * self.d, "feature matrix size mismatch");
+        assert_eq!(
+            self.features.len(),
+            self.n * self.d,
+            "feature matrix size mismatch"
+        );
         let io = |source| CoreError::Io {
             path: path.to_path_buf(),
             source,
@@ -111,7 +115,10 @@ impl FeatureCache {
                 source,
             })?;
         if buf.len() < 16 + 32 || &buf[..8] != MAGIC {
-            return Err(malformed(path, "not an lthnet feature cache (bad magic or too short)"));
+            return Err(malformed(
+                path,
+                "not an lthnet feature cache (bad magic or too short)",
+            ));
         }
         let version = u32::from_le_bytes(buf[8..12].try_into().expect("4 bytes"));
         if version != VERSION {
@@ -122,7 +129,10 @@ impl FeatureCache {
         }
         let (body, digest) = buf.split_at(buf.len() - 32);
         if Sha256::digest(body).as_slice() != digest {
-            return Err(malformed(path, "checksum mismatch (corrupt or truncated file)"));
+            return Err(malformed(
+                path,
+                "checksum mismatch (corrupt or truncated file)",
+            ));
         }
         let json_len = u32::from_le_bytes(body[12..16].try_into().expect("4 bytes")) as usize;
         let json = body
@@ -131,7 +141,10 @@ impl FeatureCache {
         let header: Header = serde_json::from_slice(json)
             .map_err(|e| malformed(path, format!("bad header: {e}")))?;
         let data = &body[16 + json_len..];
-        let expected = header.n.checked_mul(header.d).and_then(|x| x.checked_mul(4));
+        let expected = header
+            .n
+            .checked_mul(header.d)
+            .and_then(|x| x.checked_mul(4));
         if expected != Some(data.len()) {
             return Err(malformed(
                 path,
@@ -202,7 +215,9 @@ pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
         return PathBuf::from(dir).join("lthnet");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ".".into());
     home.join(".cache").join("lthnet")
 }
 
@@ -239,7 +254,12 @@ mod tests {
         assert!(err.contains("checksum"), "{err}");
 
         std::fs::write(&path, &bytes[..10]).unwrap();
-        assert!(FeatureCache::load(&path).unwrap_err().to_string().contains("magic"));
+        assert!(
+            FeatureCache::load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("magic")
+        );
     }
 
     #[test]

@@ -189,8 +189,11 @@ mod tests {
         let cfg = LthNetHeadConfig::new(16, 5, 12).with_d_feature(32);
         let head = cfg.init::<TB>(&device);
         let x = Tensor::<TB, 2>::random([4, 16], burn::tensor::Distribution::Default, &device);
-        let memory =
-            Tensor::<TB, 2>::random([cfg.num_slots(), 32], burn::tensor::Distribution::Default, &device);
+        let memory = Tensor::<TB, 2>::random(
+            [cfg.num_slots(), 32],
+            burn::tensor::Distribution::Default,
+            &device,
+        );
         let out = head.forward(x, Some(memory));
         assert_eq!(out.v_direct.dims(), [4, 32]);
         assert_eq!(out.h.dims(), [4, 12]);
@@ -213,8 +216,18 @@ mod tests {
             let head = cfg.init::<TB>(&device);
             let m0 = Tensor::<TB, 2>::zeros([cfg.num_slots(), 10], &device);
             let m1 = Tensor::<TB, 2>::ones([cfg.num_slots(), 10], &device);
-            let a = head.forward(x.clone(), Some(m0)).h.into_data().to_vec::<f32>().unwrap();
-            let b = head.forward(x.clone(), Some(m1)).h.into_data().to_vec::<f32>().unwrap();
+            let a = head
+                .forward(x.clone(), Some(m0))
+                .h
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap();
+            let b = head
+                .forward(x.clone(), Some(m1))
+                .h
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap();
             let diff: f32 = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).sum();
             assert_eq!(diff > 1e-6, should_change, "{mode:?}: diff {diff}");
         }
@@ -224,7 +237,9 @@ mod tests {
     #[should_panic(expected = "memory has shape")]
     fn wrong_memory_shape_panics() {
         let device = Default::default();
-        let head = LthNetHeadConfig::new(8, 2, 4).with_d_feature(10).init::<TB>(&device);
+        let head = LthNetHeadConfig::new(8, 2, 4)
+            .with_d_feature(10)
+            .init::<TB>(&device);
         let x = Tensor::<TB, 2>::zeros([1, 8], &device);
         head.forward(x, Some(Tensor::zeros([3, 10], &device)));
     }

@@ -131,7 +131,10 @@ impl ImageSource {
         resolution: usize,
         norm: PixelNorm,
     ) -> Self {
-        assert!(channels == 1 || channels == 3, "channels must be 1 or 3, got {channels}");
+        assert!(
+            channels == 1 || channels == 3,
+            "channels must be 1 or 3, got {channels}"
+        );
         assert_eq!(
             images.len(),
             labels.len() * height * width * channels,
@@ -206,7 +209,9 @@ impl Source for ImageSource {
     ) -> Tensor<B, 4> {
         match self.augment {
             Augment::None => self.build::<B>(indices, None, device),
-            Augment::CropFlip { padding } => self.build::<B>(indices, Some((seed, padding)), device),
+            Augment::CropFlip { padding } => {
+                self.build::<B>(indices, Some((seed, padding)), device)
+            }
         }
     }
 }
@@ -247,10 +252,12 @@ impl ImageSource {
                     for x in 0..w {
                         let sx = if flip { w - 1 - x } else { x } as isize + dx;
                         let sy = y as isize + dy;
-                        out[y * w + x] = if sy < 0 || sx < 0 || sy >= h as isize || sx >= w as isize {
+                        out[y * w + x] = if sy < 0 || sx < 0 || sy >= h as isize || sx >= w as isize
+                        {
                             zero
                         } else {
-                            self.norm.apply(ch, img[(sy as usize * w + sx as usize) * c + src_ch])
+                            self.norm
+                                .apply(ch, img[(sy as usize * w + sx as usize) * c + src_ch])
                         };
                     }
                 }
@@ -303,10 +310,26 @@ mod tests {
         let src = ImageSource::new(images, [8, 8, 3], vec![0, 1], 8, PixelNorm::IMAGENET)
             .with_augment(Augment::CropFlip { padding: 2 });
         let device = Default::default();
-        let plain = src.batch::<Flex>(&[0, 1], &device).into_data().to_vec::<f32>().unwrap();
-        let a = src.train_batch::<Flex>(&[0, 1], 7, &device).into_data().to_vec::<f32>().unwrap();
-        let b = src.train_batch::<Flex>(&[0, 1], 7, &device).into_data().to_vec::<f32>().unwrap();
-        let c = src.train_batch::<Flex>(&[0, 1], 8, &device).into_data().to_vec::<f32>().unwrap();
+        let plain = src
+            .batch::<Flex>(&[0, 1], &device)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let a = src
+            .train_batch::<Flex>(&[0, 1], 7, &device)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let b = src
+            .train_batch::<Flex>(&[0, 1], 7, &device)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let c = src
+            .train_batch::<Flex>(&[0, 1], 8, &device)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
         assert_eq!(a, b);
         assert!(a != plain || c != plain);
         assert_ne!(a, c);

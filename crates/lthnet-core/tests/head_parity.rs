@@ -12,7 +12,7 @@ use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::activation::log_softmax;
-use lthnet_core::{LthNetHeadConfig, LthNetHead};
+use lthnet_core::{LthNetHead, LthNetHeadConfig};
 
 type B = Autodiff<Flex>;
 
@@ -69,7 +69,11 @@ fn load_head(device: &Device<B>) -> LthNetHead<B> {
         .with_key_remapping(r"^param\.(.*)$", "$1")
         .allow_partial(true);
     let result = head.load_from(&mut store).expect("weights load");
-    assert!(result.missing.is_empty(), "missing keys: {:?}", result.missing);
+    assert!(
+        result.missing.is_empty(),
+        "missing keys: {:?}",
+        result.missing
+    );
     head
 }
 
@@ -98,7 +102,11 @@ fn one_rmsprop_step_matches_pytorch() {
     let loss = logp.gather(1, targets.reshape([4, 1])).mean().neg();
     let (want_loss, _) = reference("loss");
     let got_loss = loss.clone().into_scalar().elem::<f32>();
-    assert!((got_loss - want_loss[0]).abs() < 1e-5, "loss {got_loss} vs {}", want_loss[0]);
+    assert!(
+        (got_loss - want_loss[0]).abs() < 1e-5,
+        "loss {got_loss} vs {}",
+        want_loss[0]
+    );
 
     let mut optim = RmsPropConfig::new()
         .with_alpha(0.99)

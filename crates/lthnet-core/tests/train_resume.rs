@@ -70,7 +70,14 @@ fn run(dir: Option<&Path>, max_epochs: Option<usize>) -> Option<Vec<f32>> {
     };
     let trained = train::<B, _, _>(&cfg, model, &source, &device, &options).expect("training");
     trained.finished.then(|| {
-        encode_relaxed(&trained.model, trained.memory.clone(), &source, 32, &device, false)
+        encode_relaxed(
+            &trained.model,
+            trained.memory.clone(),
+            &source,
+            32,
+            &device,
+            false,
+        )
     })
 }
 
@@ -99,7 +106,12 @@ fn stepwise_resume_is_bit_identical() {
     }
     let codes = codes.expect("finished after resumes");
     assert_eq!(codes.len(), reference.len());
-    assert!(codes.iter().zip(&reference).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(
+        codes
+            .iter()
+            .zip(&reference)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
 }
 
 #[test]
@@ -154,7 +166,10 @@ fn killed_and_resumed_runs_are_bit_identical() {
     assert!(kills >= 3, "the child was interrupted only {kills} times");
     assert_eq!(codes.len(), reference.len());
     assert!(
-        codes.iter().zip(&reference).all(|(a, b)| a.to_bits() == b.to_bits()),
+        codes
+            .iter()
+            .zip(&reference)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
         "resumed codes differ after {kills} kills"
     );
 }

@@ -16,22 +16,120 @@ use crate::error::{DataError, io_err};
 
 /// CIFAR-100's fine class names, in label order (alphabetical).
 pub const CIFAR100_FINE: [&str; 100] = [
-    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
-    "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
-    "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup",
-    "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house",
-    "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man",
-    "maple_tree", "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
-    "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
-    "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea", "seal",
-    "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar",
-    "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
-    "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+    "apple",
+    "aquarium_fish",
+    "baby",
+    "bear",
+    "beaver",
+    "bed",
+    "bee",
+    "beetle",
+    "bicycle",
+    "bottle",
+    "bowl",
+    "boy",
+    "bridge",
+    "bus",
+    "butterfly",
+    "camel",
+    "can",
+    "castle",
+    "caterpillar",
+    "cattle",
+    "chair",
+    "chimpanzee",
+    "clock",
+    "cloud",
+    "cockroach",
+    "couch",
+    "crab",
+    "crocodile",
+    "cup",
+    "dinosaur",
+    "dolphin",
+    "elephant",
+    "flatfish",
+    "forest",
+    "fox",
+    "girl",
+    "hamster",
+    "house",
+    "kangaroo",
+    "keyboard",
+    "lamp",
+    "lawn_mower",
+    "leopard",
+    "lion",
+    "lizard",
+    "lobster",
+    "man",
+    "maple_tree",
+    "motorcycle",
+    "mountain",
+    "mouse",
+    "mushroom",
+    "oak_tree",
+    "orange",
+    "orchid",
+    "otter",
+    "palm_tree",
+    "pear",
+    "pickup_truck",
+    "pine_tree",
+    "plain",
+    "plate",
+    "poppy",
+    "porcupine",
+    "possum",
+    "rabbit",
+    "raccoon",
+    "ray",
+    "road",
+    "rocket",
+    "rose",
+    "sea",
+    "seal",
+    "shark",
+    "shrew",
+    "skunk",
+    "skyscraper",
+    "snail",
+    "snake",
+    "spider",
+    "squirrel",
+    "streetcar",
+    "sunflower",
+    "sweet_pepper",
+    "table",
+    "tank",
+    "telephone",
+    "television",
+    "tiger",
+    "tractor",
+    "train",
+    "trout",
+    "tulip",
+    "turtle",
+    "wardrobe",
+    "whale",
+    "willow_tree",
+    "wolf",
+    "woman",
+    "worm",
 ];
 
 /// CIFAR-10's class names, in label order.
 pub const CIFAR10_CLASSES: [&str; 10] = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 ];
 
 /// Which split of CIFAR.
@@ -94,7 +192,7 @@ fn parse_records(
     labels: &mut Vec<u32>,
 ) -> Result<(), DataError> {
     let rec = label_bytes + 3072;
-    if bytes.is_empty() || bytes.len() % rec != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(rec) {
         return Err(DataError::Truncated {
             path: path.to_path_buf(),
             message: format!(
@@ -143,7 +241,12 @@ pub fn read_cifar100(dir: &Path, split: CifarSplit) -> Result<ImageDataset, Data
         CifarSplit::Test => "test.bin",
     };
     let path = find(dir, name).ok_or_else(|| {
-        missing(dir, name, "CIFAR-100", "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz")
+        missing(
+            dir,
+            name,
+            "CIFAR-100",
+            "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
+        )
     })?;
     let bytes = read_maybe_compressed(&path)?;
     let (mut images, mut labels) = (Vec::new(), Vec::new());
@@ -167,7 +270,12 @@ pub fn read_cifar10(dir: &Path, split: CifarSplit) -> Result<ImageDataset, DataE
     let (mut images, mut labels) = (Vec::new(), Vec::new());
     for name in &names {
         let path = find(dir, name).ok_or_else(|| {
-            missing(dir, name, "CIFAR-10", "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz")
+            missing(
+                dir,
+                name,
+                "CIFAR-10",
+                "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+            )
         })?;
         let bytes = read_maybe_compressed(&path)?;
         parse_records(&bytes, &path, 1, 10, &mut images, &mut labels)?;
@@ -211,15 +319,26 @@ mod tests {
         let mut bytes = record100(1, 7, 10);
         bytes.pop();
         std::fs::write(dir.path().join("test.bin"), &bytes).unwrap();
-        let e = read_cifar100(dir.path(), CifarSplit::Test).unwrap_err().to_string();
+        let e = read_cifar100(dir.path(), CifarSplit::Test)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("truncated") && e.contains("test.bin"), "{e}");
         std::fs::write(dir.path().join("test.bin"), record100(1, 100, 0)).unwrap();
-        let e = read_cifar100(dir.path(), CifarSplit::Test).unwrap_err().to_string();
+        let e = read_cifar100(dir.path(), CifarSplit::Test)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("label 100"), "{e}");
-        let e = read_cifar10(dir.path(), CifarSplit::Train).unwrap_err().to_string();
-        assert!(e.contains("data_batch_1.bin") && e.contains("cifar-10-binary"), "{e}");
+        let e = read_cifar10(dir.path(), CifarSplit::Train)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("data_batch_1.bin") && e.contains("cifar-10-binary"),
+            "{e}"
+        );
         std::fs::write(dir.path().join("train.bin.xz"), b"garbage").unwrap();
-        let e = read_cifar100(dir.path(), CifarSplit::Train).unwrap_err().to_string();
+        let e = read_cifar100(dir.path(), CifarSplit::Train)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("decompress"), "{e}");
     }
 }

@@ -19,7 +19,11 @@ impl Digits {
     /// As an [`crate::ImageDataset`] of 8×8 greyscale images scaled to 0..=255.
     pub fn to_dataset(&self) -> crate::ImageDataset {
         crate::ImageDataset {
-            images: self.pixels.iter().map(|&p| ((p as u32 * 255) / 16) as u8).collect(),
+            images: self
+                .pixels
+                .iter()
+                .map(|&p| ((p as u32 * 255) / 16) as u8)
+                .collect(),
             height: 8,
             width: 8,
             channels: 1,
@@ -48,16 +52,25 @@ pub fn read_digits_csv_gz_named(bytes: &[u8], name: &Path) -> Result<Digits, Dat
         };
         let fields: Vec<&str> = line.split(',').collect();
         if fields.len() != 65 {
-            return Err(err(format!("expected 65 comma-separated values, found {}", fields.len())));
+            return Err(err(format!(
+                "expected 65 comma-separated values, found {}",
+                fields.len()
+            )));
         }
         for f in &fields[..64] {
-            let v: f64 = f.trim().parse().map_err(|_| err(format!("bad pixel value {f:?}")))?;
+            let v: f64 = f
+                .trim()
+                .parse()
+                .map_err(|_| err(format!("bad pixel value {f:?}")))?;
             if !(0.0..=16.0).contains(&v) {
                 return Err(err(format!("pixel value {v} outside 0..=16")));
             }
             pixels.push(v as u8);
         }
-        let l: f64 = fields[64].trim().parse().map_err(|_| err(format!("bad label {:?}", fields[64])))?;
+        let l: f64 = fields[64]
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("bad label {:?}", fields[64])))?;
         if !(0.0..=9.0).contains(&l) || l.fract() != 0.0 {
             return Err(err(format!("label {l} outside 0..=9")));
         }

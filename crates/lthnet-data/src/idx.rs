@@ -22,29 +22,44 @@ fn header(bytes: &[u8], path: &Path, magic: u32, dims: usize) -> Result<Vec<usiz
     }
     let m = u32::from_be_bytes(bytes[0..4].try_into().expect("4 bytes"));
     if m != magic {
-        return Err(bad(path, format!("magic number {m:#x}, expected {magic:#x}")));
+        return Err(bad(
+            path,
+            format!("magic number {m:#x}, expected {magic:#x}"),
+        ));
     }
     Ok((0..dims)
-        .map(|k| u32::from_be_bytes(bytes[4 + 4 * k..8 + 4 * k].try_into().expect("4 bytes")) as usize)
+        .map(|k| {
+            u32::from_be_bytes(bytes[4 + 4 * k..8 + 4 * k].try_into().expect("4 bytes")) as usize
+        })
         .collect())
 }
 
 /// Read an IDX image file (magic 0x803) and its label file (0x801) into a greyscale dataset with
 /// class names `0..num_classes`.
-pub fn read_idx(images: &Path, labels: &Path, class_names: Vec<String>) -> Result<ImageDataset, DataError> {
+pub fn read_idx(
+    images: &Path,
+    labels: &Path,
+    class_names: Vec<String>,
+) -> Result<ImageDataset, DataError> {
     let ib = read_maybe_compressed(images)?;
     let lb = read_maybe_compressed(labels)?;
     let dims = header(&ib, images, 0x803, 3)?;
     let (n, h, w) = (dims[0], dims[1], dims[2]);
     let ldims = header(&lb, labels, 0x801, 1)?;
     if ldims[0] != n {
-        return Err(bad(labels, format!("{} labels for {n} images in {}", ldims[0], images.display())));
+        return Err(bad(
+            labels,
+            format!("{} labels for {n} images in {}", ldims[0], images.display()),
+        ));
     }
     let need = 16 + n * h * w;
     if ib.len() != need {
         return Err(DataError::Truncated {
             path: images.to_path_buf(),
-            message: format!("{} bytes, expected {need} for {n} images of {h}×{w}", ib.len()),
+            message: format!(
+                "{} bytes, expected {need} for {n} images of {h}×{w}",
+                ib.len()
+            ),
         });
     }
     if lb.len() != 8 + n {
@@ -78,7 +93,15 @@ pub fn read_idx(images: &Path, labels: &Path, class_names: Vec<String>) -> Resul
 
 /// Fashion-MNIST's class names.
 pub const FASHION_MNIST_CLASSES: [&str; 10] = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
     "Ankle boot",
 ];
 
@@ -103,6 +126,9 @@ mod tests {
         assert!(e.to_string().contains("truncated"), "{e}");
         std::fs::write(dir.path().join("i"), [0u8, 0, 8, 1]).unwrap();
         let e = read_idx(&dir.path().join("i"), &dir.path().join("l"), names).unwrap_err();
-        assert!(e.to_string().contains("IDX header") || e.to_string().contains("magic"), "{e}");
+        assert!(
+            e.to_string().contains("IDX header") || e.to_string().contains("magic"),
+            "{e}"
+        );
     }
 }

@@ -36,7 +36,10 @@ pub fn class_sizes(profile: &LongTailProfile, n_max: usize, num_classes: usize) 
                 .collect()
         }
         LongTailProfile::Exponential { imbalance } => {
-            assert!(imbalance >= 1.0, "imbalance factor must be ≥ 1, got {imbalance}");
+            assert!(
+                imbalance >= 1.0,
+                "imbalance factor must be ≥ 1, got {imbalance}"
+            );
             let denom = (num_classes.max(2) - 1) as f64;
             (0..num_classes)
                 .map(|i| (n_max as f64 * imbalance.powf(-(i as f64) / denom)).floor() as usize)

@@ -65,7 +65,10 @@ pub fn read_list_file(path: &Path) -> Result<Vec<ListEntry>, DataError> {
         match width {
             None => width = Some(labels.len()),
             Some(w) if w != labels.len() => {
-                return Err(err(format!("{} labels, previous lines have {w}", labels.len())));
+                return Err(err(format!(
+                    "{} labels, previous lines have {w}",
+                    labels.len()
+                )));
             }
             _ => {}
         }
@@ -82,7 +85,11 @@ pub fn write_list_file(path: &Path, entries: &[ListEntry]) -> Result<(), DataErr
     let tmp = path.with_extension("tmp");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io_err(&tmp))?);
     for e in entries {
-        let labels: Vec<&str> = e.labels.iter().map(|&v| if v != 0 { "1" } else { "0" }).collect();
+        let labels: Vec<&str> = e
+            .labels
+            .iter()
+            .map(|&v| if v != 0 { "1" } else { "0" })
+            .collect();
         writeln!(f, "{} {}", e.path, labels.join(" ")).map_err(io_err(&tmp))?;
     }
     f.flush().map_err(io_err(&tmp))?;
@@ -139,8 +146,17 @@ pub fn sample_per_class(
 
 /// Carve a per-class validation set out of `train`: a fraction `fraction` of each class (at least
 /// one item when the class has two or more), seeded. Returns `(train, validation)`.
-pub fn validation_split(train: &[usize], labels: &[u32], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let c = train.iter().map(|&i| labels[i] as usize + 1).max().unwrap_or(0);
+pub fn validation_split(
+    train: &[usize],
+    labels: &[u32],
+    fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let c = train
+        .iter()
+        .map(|&i| labels[i] as usize + 1)
+        .max()
+        .unwrap_or(0);
     let mut per: Vec<Vec<usize>> = vec![Vec::new(); c];
     for &i in train {
         per[labels[i] as usize].push(i);
@@ -149,7 +165,11 @@ pub fn validation_split(train: &[usize], labels: &[u32], fraction: f64, seed: u6
     let (mut tr, mut va) = (Vec::new(), Vec::new());
     for items in &mut per {
         items.shuffle(&mut rng);
-        let k = if items.len() >= 2 { ((items.len() as f64 * fraction).round() as usize).clamp(1, items.len() - 1) } else { 0 };
+        let k = if items.len() >= 2 {
+            ((items.len() as f64 * fraction).round() as usize).clamp(1, items.len() - 1)
+        } else {
+            0
+        };
         va.extend_from_slice(&items[..k]);
         tr.extend_from_slice(&items[k..]);
     }
@@ -161,11 +181,20 @@ pub fn validation_split(train: &[usize], labels: &[u32], fraction: f64, seed: u6
 /// The LTHNet CIFAR protocol on a train/test pair concatenated as `[train…, test…]`
 /// (`n_train` training items first): query = the test items, database = the training items,
 /// train = a long-tail subset of the database with `sizes[c]` items of class `c`, seeded.
-pub fn cifar_protocol(labels: &[u32], n_train: usize, sizes: &[usize], seed: u64) -> Result<Split, DataError> {
+pub fn cifar_protocol(
+    labels: &[u32],
+    n_train: usize,
+    sizes: &[usize],
+    seed: u64,
+) -> Result<Split, DataError> {
     let database: Vec<usize> = (0..n_train).collect();
     let query: Vec<usize> = (n_train..labels.len()).collect();
     let train = sample_per_class(&database, labels, sizes, seed)?;
-    Ok(Split { train, query, database })
+    Ok(Split {
+        train,
+        query,
+        database,
+    })
 }
 
 /// Stable pseudo-paths `"{prefix}/train/00042"` and `"{prefix}/test/00007"` for a
@@ -180,9 +209,19 @@ pub fn pseudo_paths(prefix: &str, n_train: usize, n_test: usize) -> Vec<String> 
 impl Split {
     /// Save as `train.txt`, `query.txt`, `database.txt` in `dir`, with one-hot labels and the
     /// given per-item paths.
-    pub fn save(&self, dir: &Path, paths: &[String], labels: &[u32], num_classes: usize) -> Result<(), DataError> {
+    pub fn save(
+        &self,
+        dir: &Path,
+        paths: &[String],
+        labels: &[u32],
+        num_classes: usize,
+    ) -> Result<(), DataError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        for (name, items) in [("train.txt", &self.train), ("query.txt", &self.query), ("database.txt", &self.database)] {
+        for (name, items) in [
+            ("train.txt", &self.train),
+            ("query.txt", &self.query),
+            ("database.txt", &self.database),
+        ] {
             let entries: Vec<ListEntry> = items
                 .iter()
                 .map(|&i| {
@@ -201,19 +240,25 @@ impl Split {
 
     /// Load a split saved by [`Split::save`], mapping paths back to item indices with `paths`.
     pub fn load(dir: &Path, paths: &[String]) -> Result<Self, DataError> {
-        let index: std::collections::HashMap<&str, usize> =
-            paths.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
+        let index: std::collections::HashMap<&str, usize> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i))
+            .collect();
         let read = |name: &str| -> Result<Vec<usize>, DataError> {
             let path: PathBuf = dir.join(name);
             read_list_file(&path)?
                 .into_iter()
                 .enumerate()
                 .map(|(line, e)| {
-                    index.get(e.path.as_str()).copied().ok_or_else(|| DataError::Parse {
-                        path: path.clone(),
-                        line: line + 1,
-                        message: format!("{} is not an item of this dataset", e.path),
-                    })
+                    index
+                        .get(e.path.as_str())
+                        .copied()
+                        .ok_or_else(|| DataError::Parse {
+                            path: path.clone(),
+                            line: line + 1,
+                            message: format!("{} is not an item of this dataset", e.path),
+                        })
                 })
                 .collect()
         };
@@ -248,13 +293,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths: Vec<String> = (0..6).map(|i| format!("x/{i:05}")).collect();
         let labels = vec![0, 1, 2, 0, 1, 2];
-        let split = Split { train: vec![0, 4], query: vec![1], database: vec![0, 2, 3, 4, 5] };
+        let split = Split {
+            train: vec![0, 4],
+            query: vec![1],
+            database: vec![0, 2, 3, 4, 5],
+        };
         split.save(dir.path(), &paths, &labels, 3).unwrap();
         assert_eq!(Split::load(dir.path(), &paths).unwrap(), split);
         let text = std::fs::read_to_string(dir.path().join("query.txt")).unwrap();
         assert_eq!(text, "x/00001 0 1 0\n");
         std::fs::write(dir.path().join("query.txt"), "a 0 1\nb 0 2\n").unwrap();
-        let e = read_list_file(&dir.path().join("query.txt")).unwrap_err().to_string();
+        let e = read_list_file(&dir.path().join("query.txt"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("query.txt:2") && e.contains("\"2\""), "{e}");
         std::fs::write(dir.path().join("query.txt"), "a 0 1\nb 0 1 0\n").unwrap();
         assert!(read_list_file(&dir.path().join("query.txt")).is_err());

@@ -9,7 +9,10 @@ use lthnet_data::split::cifar_protocol;
 fn real_cifar100_and_the_if100_split() {
     let dir = lthnet_data::default_data_dir().join("cifar100-binary");
     if !dir.exists() {
-        eprintln!("skipping: {} not found (set LTHNET_DATA_DIR)", dir.display());
+        eprintln!(
+            "skipping: {} not found (set LTHNET_DATA_DIR)",
+            dir.display()
+        );
         return;
     }
     let train = read_cifar100(&dir, CifarSplit::Train).unwrap();
@@ -28,7 +31,10 @@ fn real_cifar100_and_the_if100_split() {
     let mu = mu_for(Some(Preset::Cifar100), 100.0, 100);
     let sizes = class_sizes(&LongTailProfile::Zipf { mu }, 500, 100);
     let split = cifar_protocol(&labels, 50_000, &sizes, 0).unwrap();
-    assert_eq!((split.train.len(), split.query.len(), split.database.len()), (2598, 10_000, 50_000));
+    assert_eq!(
+        (split.train.len(), split.query.len(), split.database.len()),
+        (2598, 10_000, 50_000)
+    );
     assert!(split.train.iter().all(|&i| i < 50_000));
     let mut counts = vec![0; 100];
     for &i in &split.train {

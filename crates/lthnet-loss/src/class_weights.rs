@@ -25,7 +25,10 @@ pub enum WeightNorm {
 /// # Panics
 /// If β is outside [0, 1) or a class count is zero (its effective number is 0).
 pub fn class_balanced_weights(counts: &[usize], beta: f64, norm: WeightNorm) -> Vec<f32> {
-    assert!((0.0..1.0).contains(&beta), "beta must be in [0, 1), got {beta}");
+    assert!(
+        (0.0..1.0).contains(&beta),
+        "beta must be in [0, 1), got {beta}"
+    );
     if let Some(c) = counts.iter().position(|&n| n == 0) {
         panic!("class {c} has no training samples: its class-balanced weight is undefined");
     }
@@ -55,8 +58,16 @@ mod tests {
 
     #[test]
     fn beta_zero_is_uniform() {
-        for norm in [WeightNorm::None, WeightNorm::Max, WeightNorm::SumToC, WeightNorm::Mean] {
-            assert_eq!(class_balanced_weights(&[500, 5, 1], 0.0, norm), vec![1.0; 3]);
+        for norm in [
+            WeightNorm::None,
+            WeightNorm::Max,
+            WeightNorm::SumToC,
+            WeightNorm::Mean,
+        ] {
+            assert_eq!(
+                class_balanced_weights(&[500, 5, 1], 0.0, norm),
+                vec![1.0; 3]
+            );
         }
     }
 

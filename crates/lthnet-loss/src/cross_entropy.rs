@@ -58,10 +58,14 @@ pub struct ClassBalancedCrossEntropyLoss<B: Backend> {
 
 impl<B: Backend> ModuleDisplay for ClassBalancedCrossEntropyLoss<B> {
     fn custom_settings(&self) -> Option<DisplaySettings> {
-        DisplaySettings::new().with_new_line_after_attribute(false).optional()
+        DisplaySettings::new()
+            .with_new_line_after_attribute(false)
+            .optional()
     }
     fn custom_content(&self, content: Content) -> Option<Content> {
-        content.add("num_classes", &self.weights.dims()[0]).optional()
+        content
+            .add("num_classes", &self.weights.dims()[0])
+            .optional()
     }
 }
 
@@ -128,7 +132,8 @@ mod tests {
     #[test]
     fn beta_zero_is_plain_ce_and_matches_reference() {
         // numpy: -(log_softmax([[1,2,3],[1,-1,0]], 1)[[0,1],[2,0]]).mean() = 0.40760596
-        let loss = ClassBalancedCrossEntropyLossConfig::new(vec![3, 1, 1]).init::<TB>(&Default::default());
+        let loss =
+            ClassBalancedCrossEntropyLossConfig::new(vec![3, 1, 1]).init::<TB>(&Default::default());
         let v = loss
             .forward(t2(vec![1., 2., 3., 1., -1., 0.], [2, 3]), ti(vec![2, 0]))
             .into_scalar();
@@ -137,8 +142,12 @@ mod tests {
 
     #[test]
     fn extreme_logits_are_finite() {
-        let loss = ClassBalancedCrossEntropyLossConfig::new(vec![2, 2]).with_beta(0.9).init::<TB>(&Default::default());
-        let v = loss.forward(t2(vec![1e4, -1e4, -1e4, 1e4], [2, 2]), ti(vec![1, 1])).into_scalar();
+        let loss = ClassBalancedCrossEntropyLossConfig::new(vec![2, 2])
+            .with_beta(0.9)
+            .init::<TB>(&Default::default());
+        let v = loss
+            .forward(t2(vec![1e4, -1e4, -1e4, 1e4], [2, 2]), ti(vec![1, 1]))
+            .into_scalar();
         assert!(v.is_finite());
         assert!((v - 1e4).abs() / 1e4 < 1e-3, "{v}");
     }

@@ -14,7 +14,10 @@ use rand_chacha::ChaCha8Rng;
 /// # Panics
 /// If `k` is not a power of two.
 pub fn hadamard(k: usize) -> Vec<Vec<i8>> {
-    assert!(k.is_power_of_two(), "Hadamard order must be a power of two, got {k}");
+    assert!(
+        k.is_power_of_two(),
+        "Hadamard order must be a power of two, got {k}"
+    );
     let mut h = vec![vec![1i8]];
     while h.len() < k {
         let n = h.len();
@@ -60,10 +63,18 @@ impl HashCentres {
     /// Centre of a multi-label item: `sgn` of the mean of its labels' centres; entries that come
     /// out 0 are taken from `fill` (one fixed random ±1 vector per run, as CSQ does).
     pub fn multi_label_centre(&self, labels: &[usize], fill: &[i8]) -> Vec<i8> {
-        assert_eq!(fill.len(), self.bits, "fill vector must have {} entries", self.bits);
+        assert_eq!(
+            fill.len(),
+            self.bits,
+            "fill vector must have {} entries",
+            self.bits
+        );
         (0..self.bits)
             .map(|j| {
-                let s: i32 = labels.iter().map(|&l| self.centres[l * self.bits + j] as i32).sum();
+                let s: i32 = labels
+                    .iter()
+                    .map(|&l| self.centres[l * self.bits + j] as i32)
+                    .sum();
                 match s.signum() {
                     0 => fill[j],
                     v => v as i8,
@@ -84,7 +95,10 @@ fn pack(row: &[i8]) -> Vec<u64> {
 }
 
 fn hamming(a: &[u64], b: &[u64]) -> usize {
-    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones() as usize).sum()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x ^ y).count_ones() as usize)
+        .sum()
 }
 
 /// Hash centres for `num_classes` classes and `bits` bits, seeded.
@@ -112,7 +126,9 @@ pub fn hash_centres(num_classes: usize, bits: usize, seed: u64) -> HashCentres {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut threshold = (bits / 4).max(1);
     let mut rejections = 0;
-    let mut base: Vec<i8> = (0..bits).map(|j| if j < bits / 2 { -1 } else { 1 }).collect();
+    let mut base: Vec<i8> = (0..bits)
+        .map(|j| if j < bits / 2 { -1 } else { 1 })
+        .collect();
     while rows.len() < num_classes {
         base.shuffle(&mut rng);
         let p = pack(&base);
@@ -142,7 +158,11 @@ pub fn hash_centres(num_classes: usize, bits: usize, seed: u64) -> HashCentres {
         centres: rows.concat(),
         bits,
         min_distance: if pairs == 0 { bits } else { min_d },
-        mean_distance: if pairs == 0 { bits as f64 } else { sum / pairs as f64 },
+        mean_distance: if pairs == 0 {
+            bits as f64
+        } else {
+            sum / pairs as f64
+        },
     }
 }
 
@@ -176,13 +196,24 @@ impl CsqLoss {
     ///
     /// # Shapes
     /// - `z`: `[batch, bits]`, `target_centres`: `[batch, bits]` → `[batch]`
-    pub fn forward_no_reduction<B: Backend>(&self, z: Tensor<B, 2>, target_centres: Tensor<B, 2>) -> Tensor<B, 1> {
+    pub fn forward_no_reduction<B: Backend>(
+        &self,
+        z: Tensor<B, 2>,
+        target_centres: Tensor<B, 2>,
+    ) -> Tensor<B, 1> {
         let [batch, _] = z.dims();
         let t = target_centres.add_scalar(1.0).mul_scalar(0.5);
         let z2 = z.clone().mul_scalar(2.0);
-        let bce = (crate::stable_softplus(z2.clone()) - z2 * t).mean_dim(1).reshape([batch]);
+        let bce = (crate::stable_softplus(z2.clone()) - z2 * t)
+            .mean_dim(1)
+            .reshape([batch]);
         let u = z.tanh();
-        let quant = u.abs().sub_scalar(1.0).powi_scalar(2).mean_dim(1).reshape([batch]);
+        let quant = u
+            .abs()
+            .sub_scalar(1.0)
+            .powi_scalar(2)
+            .mean_dim(1)
+            .reshape([batch]);
         bce + quant.mul_scalar(self.lambda)
     }
 
@@ -245,12 +276,18 @@ mod tests {
         });
         let path = std::path::Path::new(&dir).join("csq-hash-centers/64_imagenet_100_class.npy");
         let Ok(bytes) = std::fs::read(&path) else {
-            eprintln!("skipping: {} not found (set LTHNET_DATA_DIR)", path.display());
+            eprintln!(
+                "skipping: {} not found (set LTHNET_DATA_DIR)",
+                path.display()
+            );
             return;
         };
         // int8 (100, 64) .npy: the data is the last 6400 bytes.
         let data = &bytes[bytes.len() - 6400..];
-        let theirs: Vec<Vec<u64>> = data.chunks(64).map(|r| pack(&r.iter().map(|&b| b as i8).collect::<Vec<_>>())).collect();
+        let theirs: Vec<Vec<u64>> = data
+            .chunks(64)
+            .map(|r| pack(&r.iter().map(|&b| b as i8).collect::<Vec<_>>()))
+            .collect();
         let ours = hash_centres(100, 64, 0);
         let ours: Vec<Vec<u64>> = ours.centres.chunks(64).map(pack).collect();
         let stats = |p: &[Vec<u64>]| {
@@ -268,9 +305,21 @@ mod tests {
     #[test]
     fn bce_is_stable_and_correct() {
         let d = Default::default();
-        let z = Tensor::<Flex, 2>::from_data(TensorData::new(vec![0.3f32, -1.2, 1e4, -1e4], [2, 2]), &d);
-        let c = Tensor::<Flex, 2>::from_data(TensorData::new(vec![1.0f32, -1.0, -1.0, 1.0], [2, 2]), &d);
-        let v = CsqLossConfig::new().with_lambda(0.0).init().forward_no_reduction(z, c).into_data().to_vec::<f32>().unwrap();
+        let z = Tensor::<Flex, 2>::from_data(
+            TensorData::new(vec![0.3f32, -1.2, 1e4, -1e4], [2, 2]),
+            &d,
+        );
+        let c = Tensor::<Flex, 2>::from_data(
+            TensorData::new(vec![1.0f32, -1.0, -1.0, 1.0], [2, 2]),
+            &d,
+        );
+        let v = CsqLossConfig::new()
+            .with_lambda(0.0)
+            .init()
+            .forward_no_reduction(z, c)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
         // Sample 0: BCE(sigmoid(0.6), 1) and BCE(sigmoid(-2.4), 0).
         let sp = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
         let want0 = ((sp(0.6) - 0.6) + sp(-2.4)) / 2.0;

@@ -25,7 +25,7 @@ impl CentreUpdate {
     /// Whether the centres are recomputed before epoch `epoch` (0-based).
     pub fn due(&self, epoch: usize) -> bool {
         match *self {
-            CentreUpdate::EveryEpochs(n) => n > 0 && epoch % n == 0,
+            CentreUpdate::EveryEpochs(n) => n > 0 && epoch.is_multiple_of(n),
         }
     }
 }
@@ -35,9 +35,14 @@ fn sq_distances<B: Backend>(h: Tensor<B, 2>, centres: Tensor<B, 2>) -> Tensor<B,
     let [batch, _] = h.dims();
     let [classes, _] = centres.dims();
     let hh = h.clone().powi_scalar(2).sum_dim(1); // [batch, 1]
-    let cc = centres.clone().powi_scalar(2).sum_dim(1).reshape([1, classes]);
+    let cc = centres
+        .clone()
+        .powi_scalar(2)
+        .sum_dim(1)
+        .reshape([1, classes]);
     let cross = h.matmul(centres.transpose()); // [batch, classes]
-    (hh.expand([batch, classes]) + cc.expand([batch, classes]) - cross.mul_scalar(2.0)).clamp_min(0.0)
+    (hh.expand([batch, classes]) + cc.expand([batch, classes]) - cross.mul_scalar(2.0))
+        .clamp_min(0.0)
 }
 
 /// The DCWH class-wise cross-entropy per sample.
@@ -53,7 +58,10 @@ fn classwise<B: Backend>(
 
 /// sgn with sgn(0) = +1.
 fn sign<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    x.greater_equal_elem(0.0).float().mul_scalar(2.0).sub_scalar(1.0)
+    x.greater_equal_elem(0.0)
+        .float()
+        .mul_scalar(2.0)
+        .sub_scalar(1.0)
 }
 
 /// Configuration of [`DcwhLoss`].
@@ -76,7 +84,11 @@ impl DcwhLossConfig {
     /// # Panics
     /// If `inv_sigma_sq` is not positive.
     pub fn init(&self) -> DcwhLoss {
-        assert!(self.inv_sigma_sq > 0.0, "inv_sigma_sq must be positive, got {}", self.inv_sigma_sq);
+        assert!(
+            self.inv_sigma_sq > 0.0,
+            "inv_sigma_sq must be positive, got {}",
+            self.inv_sigma_sq
+        );
         DcwhLoss {
             inv_sigma_sq: self.inv_sigma_sq,
             cubic_weight: self.cubic_weight,
@@ -108,8 +120,13 @@ impl DcwhLoss {
     ) -> Tensor<B, 1> {
         let [batch, _] = h.dims();
         let clw = classwise(h.clone(), targets, centres, self.inv_sigma_sq);
-        let cubic = relu(h.clone().abs().sub_scalar(1.1)).sum_dim(1).reshape([batch]);
-        let vertex = (sign(h.clone().detach()) - h).powi_scalar(2).sum_dim(1).reshape([batch]);
+        let cubic = relu(h.clone().abs().sub_scalar(1.1))
+            .sum_dim(1)
+            .reshape([batch]);
+        let vertex = (sign(h.clone().detach()) - h)
+            .powi_scalar(2)
+            .sum_dim(1)
+            .reshape([batch]);
         clw + cubic.mul_scalar(self.cubic_weight) + vertex.mul_scalar(self.vertex_weight)
     }
 
@@ -186,7 +203,10 @@ impl IdcwhLossConfig {
     /// # Panics
     /// If a size is zero or `inv_sigma_sq` is not positive.
     pub fn init<B: Backend>(&self, device: &B::Device) -> IdcwhLoss<B> {
-        assert!(self.num_classes > 0 && self.bits > 0, "num_classes and bits must be positive");
+        assert!(
+            self.num_classes > 0 && self.bits > 0,
+            "num_classes and bits must be positive"
+        );
         assert!(self.inv_sigma_sq > 0.0, "inv_sigma_sq must be positive");
         let centres = Tensor::random(
             [self.num_classes, self.bits],
@@ -208,7 +228,7 @@ impl IdcwhLossConfig {
 /// - `U`: one binary centre per distinct label in the batch, `u_z = sgn(Σ_{b: y_b = z} sgn(h_b))`
 ///   (a bitwise majority vote, ties → +1), a constant for autodiff.
 /// - `L_csl = mean_{z, j} [softplus(θ_zj) − s_zj·θ_zj]` with `θ_zj = ½·l·cos(u_z, μ_j)`,
-///   `s_zj = 1{z = j}`. **[decision]** averaged over the Z × C pairs (the slides sum them), so γ
+///   `s_zj = 1{z = j}`. **\[decision\]** averaged over the Z × C pairs (the slides sum them), so γ
 ///   does not scale with the number of classes.
 /// - `L_quant = mean_b ‖sgn(h_b) − h_b‖²`.
 #[derive(Module, Debug)]
@@ -237,7 +257,8 @@ impl<B: Backend> IdcwhLoss<B> {
             / mu_norm.reshape([1, classes]).expand([classes, classes]);
         let theta = cos.mul_scalar(0.5 * bits as f32);
         let s = Tensor::<B, 2>::eye(classes, &theta.device());
-        let term = (softplus(theta.clone()) - s * theta) * present.clone().expand([classes, classes]);
+        let term =
+            (softplus(theta.clone()) - s * theta) * present.clone().expand([classes, classes]);
         let z = present.sum();
         term.sum() / (z.mul_scalar(classes as f32))
     }
@@ -247,10 +268,17 @@ impl<B: Backend> IdcwhLoss<B> {
     ///
     /// # Shapes
     /// - `h`: `[batch, bits]`, `targets`: `[batch]` → `[batch]`
-    pub fn forward_no_reduction(&self, h: Tensor<B, 2>, targets: Tensor<B, 1, Int>) -> Tensor<B, 1> {
+    pub fn forward_no_reduction(
+        &self,
+        h: Tensor<B, 2>,
+        targets: Tensor<B, 1, Int>,
+    ) -> Tensor<B, 1> {
         let [batch, _] = h.dims();
         let clw = classwise(h.clone(), targets, self.centres.val(), self.inv_sigma_sq);
-        let quant = (sign(h.clone().detach()) - h).powi_scalar(2).sum_dim(1).reshape([batch]);
+        let quant = (sign(h.clone().detach()) - h)
+            .powi_scalar(2)
+            .sum_dim(1)
+            .reshape([batch]);
         clw + quant.mul_scalar(self.beta)
     }
 
@@ -284,7 +312,10 @@ mod tests {
         // numpy reference (tests/fixtures/make_fixtures.py, case "dcwh"):
         // h=[[.5,-.5],[.2,.9]], mu=[[1,-1],[-1,1],[1,1]], y=[0,2], inv_sigma_sq=1
         // d = [[.5,4.5,2.5],[4.25,1.45,.65]]; loss = mean(CE(-d/2))
-        let loss = DcwhLossConfig::new().with_cubic_weight(0.0).with_vertex_weight(0.0).init();
+        let loss = DcwhLossConfig::new()
+            .with_cubic_weight(0.0)
+            .with_vertex_weight(0.0)
+            .init();
         let v = loss
             .forward(
                 t2::<TB>(vec![0.5, -0.5, 0.2, 0.9], [2, 2]),
@@ -317,9 +348,20 @@ mod tests {
 
     #[test]
     fn class_means_and_empty_classes() {
-        let m = class_means(&[1.0, 2.0, 3.0, 4.0], 2, &[1, 1], 2, Some(&[9.0, 9.0, 0.0, 0.0])).unwrap();
+        let m = class_means(
+            &[1.0, 2.0, 3.0, 4.0],
+            2,
+            &[1, 1],
+            2,
+            Some(&[9.0, 9.0, 0.0, 0.0]),
+        )
+        .unwrap();
         assert_eq!(m, vec![9.0, 9.0, 2.0, 3.0]);
-        assert!(class_means(&[1.0, 2.0], 2, &[1], 2, None).unwrap_err().contains("class 0"));
+        assert!(
+            class_means(&[1.0, 2.0], 2, &[1], 2, None)
+                .unwrap_err()
+                .contains("class 0")
+        );
         assert!(CentreUpdate::EveryEpochs(2).due(0) && !CentreUpdate::EveryEpochs(2).due(1));
     }
 
@@ -348,7 +390,11 @@ mod tests {
             let mut m = h0.clone();
             m[i] -= eps;
             let fd = (eval(&p) - eval(&m)) / (2.0 * eps as f64);
-            assert!((fd - g[i] as f64).abs() < 2e-2 * (1.0 + fd.abs()), "grad {i}: fd {fd} vs {}", g[i]);
+            assert!(
+                (fd - g[i] as f64).abs() < 2e-2 * (1.0 + fd.abs()),
+                "grad {i}: fd {fd} vs {}",
+                g[i]
+            );
         }
         // The centres get a gradient from both the class-wise and centre-similarity terms.
         let cg = loss.centres.val().grad(&grads);

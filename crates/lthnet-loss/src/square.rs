@@ -76,7 +76,10 @@ mod tests {
     fn value() {
         let d = Default::default();
         let loss = SquareLossConfig::new(vec![1, 1, 1]).init::<Flex>(&d);
-        let s = Tensor::<Flex, 2>::from_data(TensorData::new(vec![0.5f32, 0.0, 2.0, 1.0, 1.0, 1.0], [2, 3]), &d);
+        let s = Tensor::<Flex, 2>::from_data(
+            TensorData::new(vec![0.5f32, 0.0, 2.0, 1.0, 1.0, 1.0], [2, 3]),
+            &d,
+        );
         let t = Tensor::<Flex, 1, Int>::from_data(TensorData::new(vec![0i64, 1], [2]), &d);
         // (0.25 + 0 + 4) and (1 + 0 + 1): mean 3.125
         let v = loss.forward(s, t).into_scalar();

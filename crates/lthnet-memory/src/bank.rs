@@ -19,9 +19,9 @@ use burn::config::Config;
 use burn::prelude::*;
 use rayon::prelude::*;
 
+use crate::MemoryError;
 use crate::centroid::CentroidAccumulator;
 use crate::dpp::{StopReason, greedy_map_features};
-use crate::MemoryError;
 
 /// Configuration of the memory refresh.
 #[derive(Config, Debug)]
@@ -101,7 +101,11 @@ impl MemoryConfig {
         labels: &[u32],
         num_classes: usize,
     ) -> Result<Memory, MemoryError> {
-        assert!((0.0..1.0).contains(&self.theta), "theta must be in [0, 1), got {}", self.theta);
+        assert!(
+            (0.0..1.0).contains(&self.theta),
+            "theta must be in [0, 1), got {}",
+            self.theta
+        );
         let mut acc = CentroidAccumulator::new(num_classes, d_feature);
         acc.add(features, labels)?;
         let centroids = acc.centroids()?;
@@ -131,12 +135,20 @@ impl MemoryConfig {
                 for &i in items {
                     feats.extend_from_slice(&features[i * d_feature..(i + 1) * d_feature]);
                 }
-                let cnorm = centroid.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
+                let cnorm = centroid
+                    .iter()
+                    .map(|&v| (v as f64).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
                 let qualities: Vec<f64> = feats
                     .chunks_exact(d_feature)
                     .map(|v| {
                         let vn = v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
-                        let dot: f64 = v.iter().zip(centroid).map(|(&a, &b)| a as f64 * b as f64).sum();
+                        let dot: f64 = v
+                            .iter()
+                            .zip(centroid)
+                            .map(|(&a, &b)| a as f64 * b as f64)
+                            .sum();
                         let cos = dot / (vn.max(1e-12) * cnorm.max(1e-12));
                         (alpha * cos).exp()
                     })
@@ -212,7 +224,10 @@ mod tests {
     #[test]
     fn k0_is_the_centroid_memory() {
         let (f, y) = toy();
-        let m = MemoryConfig::new().with_num_prototypes(0).build_memory(&f, 3, &y, 2).unwrap();
+        let m = MemoryConfig::new()
+            .with_num_prototypes(0)
+            .build_memory(&f, 3, &y, 2)
+            .unwrap();
         assert_eq!(m.num_slots, 2);
         let mut acc = CentroidAccumulator::new(2, 3);
         acc.add(&f, &y).unwrap();
@@ -222,7 +237,10 @@ mod tests {
     #[test]
     fn slots_are_class_major_and_small_classes_fall_back() {
         let (f, y) = toy();
-        let m = MemoryConfig::new().with_num_prototypes(3).build_memory(&f, 3, &y, 2).unwrap();
+        let m = MemoryConfig::new()
+            .with_num_prototypes(3)
+            .build_memory(&f, 3, &y, 2)
+            .unwrap();
         assert_eq!(m.num_slots, 8);
         assert_eq!(m.rows.len(), 8 * 3);
         // Class 0 has 5 samples: 3 distinct picks, raw features, no fill.
@@ -236,7 +254,8 @@ mod tests {
         let cos = |i: usize| {
             let v = &f[i * 3..(i + 1) * 3];
             let d: f32 = v.iter().zip(c).map(|(a, b)| a * b).sum();
-            d / (v.iter().map(|a| a * a).sum::<f32>().sqrt() * c.iter().map(|a| a * a).sum::<f32>().sqrt())
+            d / (v.iter().map(|a| a * a).sum::<f32>().sqrt()
+                * c.iter().map(|a| a * a).sum::<f32>().sqrt())
         };
         let best = (0..5).max_by(|&a, &b| cos(a).total_cmp(&cos(b))).unwrap();
         assert_eq!(m.report[0].picks[0], best);
@@ -257,11 +276,20 @@ mod tests {
     fn tensor_round_trip() {
         let (f, y) = toy();
         let device = Default::default();
-        let t = Tensor::<burn::backend::Flex, 2>::from_data(TensorData::new(f.clone(), [7, 3]), &device);
-        let a = MemoryConfig::new().build_memory_from_tensor(t, &y, 2).unwrap();
+        let t = Tensor::<burn::backend::Flex, 2>::from_data(
+            TensorData::new(f.clone(), [7, 3]),
+            &device,
+        );
+        let a = MemoryConfig::new()
+            .build_memory_from_tensor(t, &y, 2)
+            .unwrap();
         let b = MemoryConfig::new().build_memory(&f, 3, &y, 2).unwrap();
         assert_eq!(a.rows, b.rows);
-        let back = a.to_tensor::<burn::backend::Flex>(&device).into_data().to_vec::<f32>().unwrap();
+        let back = a
+            .to_tensor::<burn::backend::Flex>(&device)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
         assert_eq!(back, a.rows);
     }
 }

@@ -33,7 +33,11 @@ impl CentroidAccumulator {
                 dim: self.dim,
             });
         }
-        for (index, (row, &label)) in features.chunks_exact(self.dim.max(1)).zip(labels).enumerate() {
+        for (index, (row, &label)) in features
+            .chunks_exact(self.dim.max(1))
+            .zip(labels)
+            .enumerate()
+        {
             let c = label as usize;
             if c >= num_classes {
                 return Err(MemoryError::LabelOutOfRange {
@@ -50,7 +54,10 @@ impl CentroidAccumulator {
                 });
             }
             self.counts[c] += 1;
-            for (s, &v) in self.sums[c * self.dim..(c + 1) * self.dim].iter_mut().zip(row) {
+            for (s, &v) in self.sums[c * self.dim..(c + 1) * self.dim]
+                .iter_mut()
+                .zip(row)
+            {
                 *s += v as f64;
             }
         }
@@ -128,8 +135,17 @@ mod tests {
     #[test]
     fn bad_labels_and_values() {
         let mut acc = CentroidAccumulator::new(2, 1);
-        assert!(matches!(acc.add(&[1.0], &[5]), Err(MemoryError::LabelOutOfRange { label: 5, .. })));
-        assert!(matches!(acc.add(&[f32::NAN], &[0]), Err(MemoryError::NonFinite { .. })));
-        assert!(matches!(acc.add(&[1.0, 2.0], &[0]), Err(MemoryError::ShapeMismatch { .. })));
+        assert!(matches!(
+            acc.add(&[1.0], &[5]),
+            Err(MemoryError::LabelOutOfRange { label: 5, .. })
+        ));
+        assert!(matches!(
+            acc.add(&[f32::NAN], &[0]),
+            Err(MemoryError::NonFinite { .. })
+        ));
+        assert!(matches!(
+            acc.add(&[1.0, 2.0], &[0]),
+            Err(MemoryError::ShapeMismatch { .. })
+        ));
     }
 }

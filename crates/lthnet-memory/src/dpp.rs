@@ -85,7 +85,10 @@ pub fn greedy_map(
     let k = max_len.min(n);
     // c[t * n + i]: the t-th Cholesky coefficient of item i.
     let mut c = vec![0.0f64; k * n];
-    let mut d2: Vec<f64> = diag.iter().map(|&v| if v.is_nan() { f64::NEG_INFINITY } else { v }).collect();
+    let mut d2: Vec<f64> = diag
+        .iter()
+        .map(|&v| if v.is_nan() { f64::NEG_INFINITY } else { v })
+        .collect();
     let mut row = vec![0.0f64; n];
     let Some(mut j) = argmax(&d2) else {
         sel.stop = StopReason::Epsilon;
@@ -100,7 +103,11 @@ pub fn greedy_map(
         sel.items.push(j);
         sel.gains.push(d2[j]);
         if sel.items.len() == k {
-            sel.stop = if k == max_len { StopReason::Cardinality } else { StopReason::Exhausted };
+            sel.stop = if k == max_len {
+                StopReason::Cardinality
+            } else {
+                StopReason::Exhausted
+            };
             return sel;
         }
         let dj = d2[j].sqrt();
@@ -121,7 +128,11 @@ pub fn greedy_map(
         match argmax(&d2) {
             Some(next) if d2[next] >= eps => j = next,
             _ => {
-                sel.stop = if sel.items.len() == n { StopReason::Exhausted } else { StopReason::Epsilon };
+                sel.stop = if sel.items.len() == n {
+                    StopReason::Exhausted
+                } else {
+                    StopReason::Epsilon
+                };
                 return sel;
             }
         }
@@ -169,7 +180,11 @@ pub fn greedy_map_window(
                 sel.gains.push(d2[j]);
                 masked[j] = true;
                 if sel.items.len() == k {
-                    sel.stop = if k == max_len { StopReason::Cardinality } else { StopReason::Exhausted };
+                    sel.stop = if k == max_len {
+                        StopReason::Cardinality
+                    } else {
+                        StopReason::Exhausted
+                    };
                     return sel;
                 }
                 let mut row = vec![0.0; n];
@@ -264,7 +279,11 @@ pub fn greedy_map_features(
     let normed: Vec<f64> = features
         .chunks_exact(dim.max(1))
         .flat_map(|row| {
-            let norm = row.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>().sqrt();
+            let norm = row
+                .iter()
+                .map(|&v| (v as f64) * (v as f64))
+                .sum::<f64>()
+                .sqrt();
             let inv = 1.0 / norm.max(1e-12);
             row.iter().map(move |&v| v as f64 * inv)
         })
@@ -353,7 +372,12 @@ mod tests {
 
     fn psd_kernel(n: usize, rank: usize, seed: &[f64]) -> Vec<f64> {
         // L = B Bᵀ with B n × rank from the seed values.
-        let b: Vec<f64> = (0..n * rank).map(|i| seed[i % seed.len()] * ((i * 7 + 3) % 11) as f64 / 11.0 + ((i * 13) % 5) as f64 * 0.1).collect();
+        let b: Vec<f64> = (0..n * rank)
+            .map(|i| {
+                seed[i % seed.len()] * ((i * 7 + 3) % 11) as f64 / 11.0
+                    + ((i * 13) % 5) as f64 * 0.1
+            })
+            .collect();
         let mut l = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
@@ -365,7 +389,12 @@ mod tests {
 
     fn run(l: &[f64], n: usize, k: usize) -> Selection {
         let diag: Vec<f64> = (0..n).map(|i| l[i * n + i]).collect();
-        greedy_map(&diag, |j, out| out.copy_from_slice(&l[j * n..(j + 1) * n]), k, 1e-10)
+        greedy_map(
+            &diag,
+            |j, out| out.copy_from_slice(&l[j * n..(j + 1) * n]),
+            k,
+            1e-10,
+        )
     }
 
     proptest! {
@@ -386,7 +415,7 @@ mod tests {
             for w in sel.gains.windows(2) {
                 prop_assert!(w[1] <= w[0] * (1.0 + 1e-6) + 1e-9);
             }
-            if sel.items.len() > 0 && sel.gains.iter().all(|g| *g > 1e-6) {
+            if !sel.items.is_empty() && sel.gains.iter().all(|g| *g > 1e-6) {
                 let ld = log_det(&l, n, &sel.items).unwrap();
                 prop_assert!((ld - sel.log_det()).abs() < 1e-6 * (1.0 + ld.abs()));
             }
@@ -448,7 +477,10 @@ mod tests {
         assert_eq!(run(&[], 0, 3).items, Vec::<usize>::new());
         assert_eq!(run(&[1.0], 1, 0).stop, StopReason::Empty);
         let sel = run(&[1.0], 1, 3);
-        assert_eq!((sel.items.clone(), sel.stop), (vec![0], StopReason::Exhausted));
+        assert_eq!(
+            (sel.items.clone(), sel.stop),
+            (vec![0], StopReason::Exhausted)
+        );
     }
 
     #[test]
@@ -458,9 +490,21 @@ mod tests {
         let diag = [4.0, 4.0, 1.0];
         let plain = run(&l, 3, 2);
         assert_eq!(plain.items, vec![0, 2]);
-        let w = greedy_map_window(&diag, |j, out| out.copy_from_slice(&l[j * 3..(j + 1) * 3]), 2, 1, 1e-10);
+        let w = greedy_map_window(
+            &diag,
+            |j, out| out.copy_from_slice(&l[j * 3..(j + 1) * 3]),
+            2,
+            1,
+            1e-10,
+        );
         assert_eq!(w.items, vec![0, 1]);
-        let w2 = greedy_map_window(&diag, |j, out| out.copy_from_slice(&l[j * 3..(j + 1) * 3]), 2, 2, 1e-10);
+        let w2 = greedy_map_window(
+            &diag,
+            |j, out| out.copy_from_slice(&l[j * 3..(j + 1) * 3]),
+            2,
+            2,
+            1e-10,
+        );
         assert_eq!(w2.items, plain.items);
     }
 }

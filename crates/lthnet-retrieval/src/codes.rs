@@ -19,7 +19,7 @@ impl PackedCodes {
     pub fn from_signs(values: &[f32], bits: usize) -> Self {
         assert!(bits > 0, "codes must have at least one bit");
         assert!(
-            values.len() % bits == 0,
+            values.len().is_multiple_of(bits),
             "{} values do not form codes of {bits} bits",
             values.len()
         );
@@ -62,8 +62,12 @@ impl PackedCodes {
     pub fn from_words(words: Vec<u64>, bits: usize) -> Self {
         assert!(bits > 0, "codes must have at least one bit");
         let wpc = bits.div_ceil(64);
-        assert!(words.len() % wpc == 0, "{} words do not form codes of {wpc} words", words.len());
-        if bits % 64 != 0 {
+        assert!(
+            words.len().is_multiple_of(wpc),
+            "{} words do not form codes of {wpc} words",
+            words.len()
+        );
+        if !bits.is_multiple_of(64) {
             let mask = !0u64 << (bits % 64);
             assert!(
                 words.chunks_exact(wpc).all(|c| c[wpc - 1] & mask == 0),
@@ -81,7 +85,11 @@ impl PackedCodes {
     /// faiss-style packed bytes (`n × ⌈bits/8⌉`, bit `j` in byte `j/8`, LSB first).
     pub fn from_faiss_bytes(bytes: &[u8], bits: usize) -> Self {
         let bpc = bits.div_ceil(8);
-        assert!(bytes.len() % bpc == 0, "{} bytes do not form codes of {bpc} bytes", bytes.len());
+        assert!(
+            bytes.len().is_multiple_of(bpc),
+            "{} bytes do not form codes of {bpc} bytes",
+            bytes.len()
+        );
         let wpc = bits.div_ceil(64);
         let n = bytes.len() / bpc;
         let mut words = vec![0u64; n * wpc];
@@ -112,7 +120,11 @@ impl PackedCodes {
         for i in 0..self.n {
             let c = self.code(i);
             for j in 0..self.bits {
-                out.push(if c[j / 64] >> (j % 64) & 1 == 1 { 1 } else { -1 });
+                out.push(if c[j / 64] >> (j % 64) & 1 == 1 {
+                    1
+                } else {
+                    -1
+                });
             }
         }
         out
@@ -122,7 +134,11 @@ impl PackedCodes {
     #[cfg(feature = "burn")]
     pub fn from_tensor<B: burn::tensor::backend::Backend>(t: burn::tensor::Tensor<B, 2>) -> Self {
         let [_, bits] = t.dims();
-        let v = t.into_data().convert::<f32>().into_vec::<f32>().expect("f32 tensor data");
+        let v = t
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("f32 tensor data");
         Self::from_signs(&v, bits)
     }
 
@@ -171,7 +187,9 @@ mod tests {
 
     #[test]
     fn multi_word_and_faiss_layout() {
-        let v: Vec<f32> = (0..130).map(|j| if j % 3 == 0 { 1.0 } else { -1.0 }).collect();
+        let v: Vec<f32> = (0..130)
+            .map(|j| if j % 3 == 0 { 1.0 } else { -1.0 })
+            .collect();
         let c = PackedCodes::from_signs(&v, 130);
         assert_eq!(c.words_per_code(), 3);
         let bytes = c.to_faiss_bytes();

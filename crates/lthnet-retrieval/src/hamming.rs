@@ -54,7 +54,11 @@ pub fn hardware_popcount() -> bool {
 /// # Panics
 /// If the code lengths differ or `out` has the wrong length.
 pub fn distances_into(query: &[u64], db: &PackedCodes, out: &mut [u32]) {
-    assert_eq!(query.len(), db.words_per_code(), "query and database code lengths differ");
+    assert_eq!(
+        query.len(),
+        db.words_per_code(),
+        "query and database code lengths differ"
+    );
     assert_eq!(out.len(), db.len(), "output buffer length");
     #[cfg(target_arch = "x86_64")]
     {
@@ -75,7 +79,11 @@ pub fn distances_into(query: &[u64], db: &PackedCodes, out: &mut [u32]) {
 /// # Panics
 /// If the code lengths differ.
 pub fn search_topk(queries: &PackedCodes, db: &PackedCodes, k: usize) -> (Vec<u64>, Vec<u32>) {
-    assert_eq!(queries.bits(), db.bits(), "query and database code lengths differ");
+    assert_eq!(
+        queries.bits(),
+        db.bits(),
+        "query and database code lengths differ"
+    );
     let k = k.min(db.len());
     let bits = db.bits();
     let rows: Vec<(Vec<u64>, Vec<u32>)> = (0..queries.len())
@@ -130,7 +138,11 @@ pub fn search_topk(queries: &PackedCodes, db: &PackedCodes, k: usize) -> (Vec<u6
 
 /// All database items within Hamming distance `radius` of each query, in index order.
 pub fn search_radius(queries: &PackedCodes, db: &PackedCodes, radius: u32) -> Vec<Vec<(u64, u32)>> {
-    assert_eq!(queries.bits(), db.bits(), "query and database code lengths differ");
+    assert_eq!(
+        queries.bits(),
+        db.bits(),
+        "query and database code lengths differ"
+    );
     (0..queries.len())
         .into_par_iter()
         .map_init(

@@ -19,7 +19,11 @@ impl Labels {
     /// Multi-hot labels from a dense `n × num_classes` 0/1 matrix (any non-zero is 1).
     pub fn from_multi_hot(dense: &[u8], num_classes: usize) -> Self {
         assert!(num_classes > 0, "num_classes must be positive");
-        assert!(dense.len() % num_classes == 0, "{} values are not rows of {num_classes}", dense.len());
+        assert!(
+            dense.len().is_multiple_of(num_classes),
+            "{} values are not rows of {num_classes}",
+            dense.len()
+        );
         let wpr = num_classes.div_ceil(64);
         let n = dense.len() / num_classes;
         let mut words = vec![0u64; n * wpr];

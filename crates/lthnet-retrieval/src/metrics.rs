@@ -152,9 +152,21 @@ pub fn evaluate(
     db_labels: &Labels,
     config: &EvalConfig,
 ) -> EvalReport {
-    assert_eq!(queries.bits(), db.bits(), "query and database code lengths differ");
-    assert_eq!(queries.len(), query_labels.len(), "queries and query labels differ in number");
-    assert_eq!(db.len(), db_labels.len(), "database codes and labels differ in number");
+    assert_eq!(
+        queries.bits(),
+        db.bits(),
+        "query and database code lengths differ"
+    );
+    assert_eq!(
+        queries.len(),
+        query_labels.len(),
+        "queries and query labels differ in number"
+    );
+    assert_eq!(
+        db.len(),
+        db_labels.len(),
+        "database codes and labels differ in number"
+    );
     let n = db.len();
     let bits = db.bits();
     let r_all = match config.protocol {
@@ -171,7 +183,20 @@ pub fn evaluate(
                 rel: vec![false; n],
                 order: Vec::new(),
             },
-            |s, qi| one_query(queries.code(qi), qi, query_labels, db, db_labels, config, top_r, bits, &h, s),
+            |s, qi| {
+                one_query(
+                    queries.code(qi),
+                    qi,
+                    query_labels,
+                    db,
+                    db_labels,
+                    config,
+                    top_r,
+                    bits,
+                    &h,
+                    s,
+                )
+            },
         )
         .collect();
     aggregate(results, config, bits)
@@ -218,8 +243,13 @@ fn one_query(
             }
             let big_n = start[d];
             let hd = harmonic[big_n + nd] - harmonic[big_n];
-            let f = if nd > 1 { (md - 1) as f64 / (nd - 1) as f64 } else { 0.0 };
-            let inner = (relstart[d] as f64 + 1.0) * hd + f * (nd as f64 - (big_n as f64 + 1.0) * hd);
+            let f = if nd > 1 {
+                (md - 1) as f64 / (nd - 1) as f64
+            } else {
+                0.0
+            };
+            let inner =
+                (relstart[d] as f64 + 1.0) * hd + f * (nd as f64 - (big_n as f64 + 1.0) * hd);
             sum += md as f64 / nd as f64 * inner;
         }
         sum / num_relevant as f64
@@ -258,8 +288,9 @@ fn one_query(
         TieMode::Random(seed) => {
             s.order.clear();
             s.order.extend(0..n as u32);
-            s.order
-                .shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ qi as u64));
+            s.order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
+                seed ^ qi as u64,
+            ));
             for k in 0..n {
                 let i = s.order[k] as usize;
                 visit(i, &mut ap_sum, &mut rel_in_r, &mut hits_at);
@@ -294,14 +325,28 @@ fn aggregate(queries: Vec<QueryResult>, config: &EvalConfig, bits: usize) -> Eva
         ZeroRelevant::Zero => queries.iter().map(|q| q.ap.unwrap_or(0.0)).sum::<f64>() / nq,
         ZeroRelevant::Skip => {
             let kept: Vec<f64> = queries.iter().filter_map(|q| q.ap).collect();
-            if kept.is_empty() { 0.0 } else { kept.iter().sum::<f64>() / kept.len() as f64 }
+            if kept.is_empty() {
+                0.0
+            } else {
+                kept.iter().sum::<f64>() / kept.len() as f64
+            }
         }
     };
     let map_tie_aware = match config.zero_relevant {
-        ZeroRelevant::Zero => queries.iter().map(|q| q.ap_tie_aware.unwrap_or(0.0)).sum::<f64>() / nq,
+        ZeroRelevant::Zero => {
+            queries
+                .iter()
+                .map(|q| q.ap_tie_aware.unwrap_or(0.0))
+                .sum::<f64>()
+                / nq
+        }
         ZeroRelevant::Skip => {
             let kept: Vec<f64> = queries.iter().filter_map(|q| q.ap_tie_aware).collect();
-            if kept.is_empty() { 0.0 } else { kept.iter().sum::<f64>() / kept.len() as f64 }
+            if kept.is_empty() {
+                0.0
+            } else {
+                kept.iter().sum::<f64>() / kept.len() as f64
+            }
         }
     };
     let precision_at = config
@@ -309,7 +354,14 @@ fn aggregate(queries: Vec<QueryResult>, config: &EvalConfig, bits: usize) -> Eva
         .iter()
         .enumerate()
         .map(|(k, &cut)| {
-            (cut, queries.iter().map(|q| q.hits_at[k] as f64 / cut.max(1) as f64).sum::<f64>() / nq)
+            (
+                cut,
+                queries
+                    .iter()
+                    .map(|q| q.hits_at[k] as f64 / cut.max(1) as f64)
+                    .sum::<f64>()
+                    / nq,
+            )
         })
         .collect();
     let recall_at = config
@@ -319,20 +371,54 @@ fn aggregate(queries: Vec<QueryResult>, config: &EvalConfig, bits: usize) -> Eva
         .map(|(k, &cut)| {
             let r = queries
                 .iter()
-                .map(|q| if q.num_relevant == 0 { 0.0 } else { q.hits_at[k] as f64 / q.num_relevant as f64 })
+                .map(|q| {
+                    if q.num_relevant == 0 {
+                        0.0
+                    } else {
+                        q.hits_at[k] as f64 / q.num_relevant as f64
+                    }
+                })
                 .sum::<f64>()
                 / nq;
             (cut, r)
         })
         .collect();
-    let prec = |ret: usize, rel: usize| if ret == 0 { 0.0 } else { rel as f64 / ret as f64 };
-    let rec = |rel: usize, total: usize| if total == 0 { 0.0 } else { rel as f64 / total as f64 };
-    let precision_radius = queries.iter().map(|q| prec(q.radius_retrieved, q.radius_relevant)).sum::<f64>() / nq;
-    let recall_radius = queries.iter().map(|q| rec(q.radius_relevant, q.num_relevant)).sum::<f64>() / nq;
+    let prec = |ret: usize, rel: usize| {
+        if ret == 0 {
+            0.0
+        } else {
+            rel as f64 / ret as f64
+        }
+    };
+    let rec = |rel: usize, total: usize| {
+        if total == 0 {
+            0.0
+        } else {
+            rel as f64 / total as f64
+        }
+    };
+    let precision_radius = queries
+        .iter()
+        .map(|q| prec(q.radius_retrieved, q.radius_relevant))
+        .sum::<f64>()
+        / nq;
+    let recall_radius = queries
+        .iter()
+        .map(|q| rec(q.radius_relevant, q.num_relevant))
+        .sum::<f64>()
+        / nq;
     let pr_curve = (0..=bits)
         .map(|d| {
-            let p = queries.iter().map(|q| prec(q.by_radius[d].0, q.by_radius[d].1)).sum::<f64>() / nq;
-            let r = queries.iter().map(|q| rec(q.by_radius[d].1, q.num_relevant)).sum::<f64>() / nq;
+            let p = queries
+                .iter()
+                .map(|q| prec(q.by_radius[d].0, q.by_radius[d].1))
+                .sum::<f64>()
+                / nq;
+            let r = queries
+                .iter()
+                .map(|q| rec(q.by_radius[d].1, q.num_relevant))
+                .sum::<f64>()
+                / nq;
             (d as u32, p, r)
         })
         .collect();
@@ -403,8 +489,9 @@ pub fn class_breakdown(
         sums[l as usize] += q.ap.unwrap_or(0.0);
         counts[l as usize] += 1;
     }
-    let per_class: Vec<Option<f64>> =
-        (0..c).map(|k| (counts[k] > 0).then(|| sums[k] / counts[k] as f64)).collect();
+    let per_class: Vec<Option<f64>> = (0..c)
+        .map(|k| (counts[k] > 0).then(|| sums[k] / counts[k] as f64))
+        .collect();
     let group = |k: usize| {
         let s = train_class_sizes.get(k).copied().unwrap_or(0);
         if s > thresholds.many_above {
@@ -438,7 +525,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn codes_from(bits: usize, rows: &[Vec<i8>]) -> PackedCodes {
-        let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().map(|&b| b as f32)).collect();
+        let flat: Vec<f32> = rows
+            .iter()
+            .flat_map(|r| r.iter().map(|&b| b as f32))
+            .collect();
         PackedCodes::from_signs(&flat, bits)
     }
 
@@ -503,7 +593,13 @@ mod tests {
         Some(acc / orders.len() as f64)
     }
 
-    fn setup(bits: usize, db: &[Vec<i8>], dbl: &[u32], q: &[i8], ql: u32) -> (PackedCodes, Labels, PackedCodes, Labels) {
+    fn setup(
+        bits: usize,
+        db: &[Vec<i8>],
+        dbl: &[u32],
+        q: &[i8],
+        ql: u32,
+    ) -> (PackedCodes, Labels, PackedCodes, Labels) {
         (
             codes_from(bits, &[q.to_vec()]),
             Labels::Single(vec![ql]),
@@ -574,7 +670,10 @@ mod tests {
         let (qc, ql, dc, dl) = setup(2, &db, &[0, 0, 1], &[1, 1], 1);
         let exact = evaluate(&qc, &ql, &dc, &dl, &EvalConfig::default());
         assert!((exact.map - 1.0 / 3.0).abs() < 1e-12);
-        let compat = EvalConfig { protocol: Protocol::AuthorsDropLast, ..Default::default() };
+        let compat = EvalConfig {
+            protocol: Protocol::AuthorsDropLast,
+            ..Default::default()
+        };
         assert_eq!(evaluate(&qc, &ql, &dc, &dl, &compat).map, 0.0);
     }
 
@@ -585,7 +684,16 @@ mod tests {
         let ql = Labels::from_multi_hot(&[0, 1, 0], 3);
         let qc = codes_from(3, &[vec![1, 1, 1]]);
         let dc = codes_from(3, &db);
-        let rep = evaluate(&qc, &ql, &dc, &dl, &EvalConfig { radius: 1, ..Default::default() });
+        let rep = evaluate(
+            &qc,
+            &ql,
+            &dc,
+            &dl,
+            &EvalConfig {
+                radius: 1,
+                ..Default::default()
+            },
+        );
         // Relevant: item 1 only (shares label 1), at distance 1 → rank 2.
         assert!((rep.map - 0.5).abs() < 1e-12);
         assert!((rep.precision_radius - 0.5).abs() < 1e-12);
@@ -597,7 +705,10 @@ mod tests {
     fn random_ties_are_seeded() {
         let db = vec![vec![1i8, 1]; 6];
         let (qc, ql, dc, dl) = setup(2, &db, &[1, 0, 0, 1, 0, 1], &[1, 1], 1);
-        let cfg = EvalConfig { ties: TieMode::Random(3), ..Default::default() };
+        let cfg = EvalConfig {
+            ties: TieMode::Random(3),
+            ..Default::default()
+        };
         let a = evaluate(&qc, &ql, &dc, &dl, &cfg).map;
         let b = evaluate(&qc, &ql, &dc, &dl, &cfg).map;
         assert_eq!(a, b);

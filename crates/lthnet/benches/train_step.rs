@@ -43,7 +43,11 @@ fn head_step(bencher: divan::Bencher, batch: usize) {
         burn::tensor::Distribution::Default,
         &device,
     );
-    let x = Tensor::<B, 2>::random([batch, D_INPUT], burn::tensor::Distribution::Default, &device);
+    let x = Tensor::<B, 2>::random(
+        [batch, D_INPUT],
+        burn::tensor::Distribution::Default,
+        &device,
+    );
     let targets: Vec<i64> = (0..batch as i64).map(|i| i % NUM_CLASSES as i64).collect();
     let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [batch]), &device);
     bencher.bench_local(|| {

@@ -86,7 +86,10 @@ pub struct Codes {
 }
 
 fn signs(relaxed: Vec<f32>) -> Vec<f32> {
-    relaxed.into_iter().map(|v| if v >= 0.0 { 1.0 } else { -1.0 }).collect()
+    relaxed
+        .into_iter()
+        .map(|v| if v >= 0.0 { 1.0 } else { -1.0 })
+        .collect()
 }
 
 /// Fit `method` with `bits` bits on `split.train` and encode query and database.

@@ -51,7 +51,8 @@ pub fn evaluate_codes(
 }
 
 fn opt(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "  -   ".into())
+    v.map(|x| format!("{x:.4}"))
+        .unwrap_or_else(|| "  -   ".into())
 }
 
 /// Print reports as a Markdown table.
@@ -97,7 +98,10 @@ pub fn write_pr_curve(path: &Path, report: &Report) -> Result<(), lthnet_core::C
     root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("{} ({} bits): PR by Hamming radius", report.name, report.bits),
+            format!(
+                "{} ({} bits): PR by Hamming radius",
+                report.name, report.bits
+            ),
             ("sans-serif", 18),
         )
         .margin(12)
@@ -111,7 +115,12 @@ pub fn write_pr_curve(path: &Path, report: &Report) -> Result<(), lthnet_core::C
         .y_desc("precision")
         .draw()
         .map_err(|e| plot_err(path, e))?;
-    let pts: Vec<(f64, f64)> = report.eval.pr_curve.iter().map(|&(_, p, r)| (r, p)).collect();
+    let pts: Vec<(f64, f64)> = report
+        .eval
+        .pr_curve
+        .iter()
+        .map(|&(_, p, r)| (r, p))
+        .collect();
     chart
         .draw_series(LineSeries::new(pts.clone(), &BLUE))
         .map_err(|e| plot_err(path, e))?;
@@ -132,7 +141,10 @@ pub fn write_map_vs_class_size(
     root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
     let max_n = train_class_sizes.iter().copied().max().unwrap_or(1).max(2) as f64;
     let mut chart = ChartBuilder::on(&root)
-        .caption("per-class MAP vs training images of the class", ("sans-serif", 18))
+        .caption(
+            "per-class MAP vs training images of the class",
+            ("sans-serif", 18),
+        )
         .margin(12)
         .x_label_area_size(35)
         .y_label_area_size(45)
@@ -152,7 +164,14 @@ pub fn write_map_vs_class_size(
             .per_class
             .iter()
             .enumerate()
-            .filter_map(|(c, ap)| ap.map(|a| (train_class_sizes.get(c).copied().unwrap_or(1).max(1) as f64, a)))
+            .filter_map(|(c, ap)| {
+                ap.map(|a| {
+                    (
+                        train_class_sizes.get(c).copied().unwrap_or(1).max(1) as f64,
+                        a,
+                    )
+                })
+            })
             .collect();
         chart
             .draw_series(pts.iter().map(|&p| Circle::new(p, 3, colour.filled())))

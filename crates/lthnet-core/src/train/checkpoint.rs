@@ -141,12 +141,16 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> Checkpoint<B, M> {
             Err(e) => return Err(io(&latest)(e)),
         };
         if !name.starts_with("epoch-") || name.contains('/') {
-            return Err(malformed(&latest, format!("unexpected checkpoint name {name:?}")));
+            return Err(malformed(
+                &latest,
+                format!("unexpected checkpoint name {name:?}"),
+            ));
         }
         let dir = root.join(&name);
         let meta_path = dir.join("meta.json");
-        let meta: CheckpointMeta = serde_json::from_slice(&fs::read(&meta_path).map_err(io(&meta_path))?)
-            .map_err(|e| malformed(&meta_path, e))?;
+        let meta: CheckpointMeta =
+            serde_json::from_slice(&fs::read(&meta_path).map_err(io(&meta_path))?)
+                .map_err(|e| malformed(&meta_path, e))?;
         let model_path = dir.join("model");
         let model = model
             .load_file(model_path.clone(), &recorder(), device)

@@ -113,13 +113,22 @@ impl TrainConfig {
             return err("eval_batch_size must be at least 1".into());
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return err(format!("learning_rate must be positive, got {}", self.learning_rate));
+            return err(format!(
+                "learning_rate must be positive, got {}",
+                self.learning_rate
+            ));
         }
         if !(0.0..=1.0).contains(&self.min_lr_ratio) {
-            return err(format!("min_lr_ratio must be in [0, 1], got {}", self.min_lr_ratio));
+            return err(format!(
+                "min_lr_ratio must be in [0, 1], got {}",
+                self.min_lr_ratio
+            ));
         }
         if !(0.0..1.0).contains(&self.dpp_theta) {
-            return err(format!("dpp_theta must be in [0, 1), got {}", self.dpp_theta));
+            return err(format!(
+                "dpp_theta must be in [0, 1), got {}",
+                self.dpp_theta
+            ));
         }
         match &self.loss {
             LossKind::CrossEntropy { beta } | LossKind::Square { beta }
@@ -164,7 +173,12 @@ mod tests {
     #[test]
     fn validation_rejects_bad_values() {
         let cfg = TrainConfig::new(LthNetHeadConfig::new(8, 2, 4)).with_batch_size(0);
-        assert!(cfg.validate().unwrap_err().to_string().contains("batch_size"));
+        assert!(
+            cfg.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("batch_size")
+        );
         let cfg = TrainConfig::new(LthNetHeadConfig::new(8, 2, 4))
             .with_loss(LossKind::CrossEntropy { beta: 1.0 });
         assert!(cfg.validate().unwrap_err().to_string().contains("beta"));

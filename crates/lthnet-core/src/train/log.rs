@@ -59,8 +59,16 @@ pub fn write_loss_curve_svg(path: &Path, history: &[EpochRecord]) -> Result<(), 
         path: path.to_path_buf(),
         message: format!("cannot draw the loss curve: {e}"),
     };
-    let max_loss = history.iter().map(|r| r.loss).fold(f64::MIN, f64::max).max(1e-12);
-    let min_loss = history.iter().map(|r| r.loss).fold(f64::MAX, f64::min).min(max_loss);
+    let max_loss = history
+        .iter()
+        .map(|r| r.loss)
+        .fold(f64::MIN, f64::max)
+        .max(1e-12);
+    let min_loss = history
+        .iter()
+        .map(|r| r.loss)
+        .fold(f64::MAX, f64::min)
+        .min(max_loss);
     let last = history.last().map(|r| r.epoch).unwrap_or(1).max(2);
     let root = SVGBackend::new(path, (640, 400)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;

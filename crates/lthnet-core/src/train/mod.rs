@@ -86,7 +86,12 @@ where
     let idx: Vec<usize> = (0..source.len()).collect();
     for chunk in idx.chunks(eval_batch.max(1)) {
         let v = model.forward_v_direct(source.batch::<B>(chunk, device));
-        out.extend(v.into_data().convert::<f32>().into_vec::<f32>().expect("f32 data"));
+        out.extend(
+            v.into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .expect("f32 data"),
+        );
         if let Some(pb) = progress {
             pb.inc(chunk.len() as u64);
         }
@@ -115,7 +120,12 @@ where
     let idx: Vec<usize> = (0..source.len()).collect();
     for chunk in idx.chunks(batch_size.max(1)) {
         let o = model.forward_hash(source.batch::<B>(chunk, device), memory.clone());
-        out.extend(o.h.into_data().convert::<f32>().into_vec::<f32>().expect("f32 data"));
+        out.extend(
+            o.h.into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .expect("f32 data"),
+        );
         pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
@@ -201,7 +211,14 @@ where
             config.head.num_classes
         )));
     }
-    let mut objective = Objective::<B>::new(&config.loss, labels, config.head.num_classes, config.head.d_code, config.seed, device)?;
+    let mut objective = Objective::<B>::new(
+        &config.loss,
+        labels,
+        config.head.num_classes,
+        config.head.d_code,
+        config.seed,
+        device,
+    )?;
 
     let mut optim = RmsPropConfig::new()
         .with_alpha(config.rmsprop_alpha as f32)
@@ -233,9 +250,11 @@ where
     }
 
     let n = source.len();
-    let mut epochs_this_call = 0;
-    for epoch in start_epoch..config.num_epochs {
-        if options.max_epochs_this_call.is_some_and(|m| epochs_this_call >= m) {
+    for (epochs_this_call, epoch) in (start_epoch..config.num_epochs).enumerate() {
+        if options
+            .max_epochs_this_call
+            .is_some_and(|m| epochs_this_call >= m)
+        {
             break;
         }
         let started = Instant::now();
@@ -247,7 +266,13 @@ where
         } else {
             (None, 0)
         };
-        objective.refresh(&inner, memory.clone(), source, config.eval_batch_size, device)?;
+        objective.refresh(
+            &inner,
+            memory.clone(),
+            source,
+            config.eval_batch_size,
+            device,
+        )?;
         let memory_ad: Option<Tensor<B, 2>> = memory.clone().map(Tensor::from_inner);
 
         // 2. One epoch of RMSprop over the shuffled training set.
@@ -261,7 +286,8 @@ where
         for (step, chunk) in order.chunks(config.batch_size).enumerate() {
             let input = source.train_batch::<B>(chunk, epoch_seed, device);
             let targets: Vec<i64> = chunk.iter().map(|&i| labels[i] as i64).collect();
-            let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [chunk.len()]), device);
+            let targets =
+                Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [chunk.len()]), device);
             let out = model.forward_hash(input, memory_ad.clone());
             let loss = objective.loss(&out, targets);
             let value = loss.clone().into_scalar().elem::<f64>();
@@ -296,7 +322,6 @@ where
             eprintln!("{record}");
         }
         history.push(record);
-        epochs_this_call += 1;
 
         // 3. Checkpoint, atomically.
         if let Some(dir) = &options.run_dir {

@@ -17,8 +17,14 @@ use crate::source::{HashNetwork, Source};
 enum Kind<B: AutodiffBackend> {
     CrossEntropy(ClassBalancedCrossEntropyLoss<B>),
     Square(SquareLoss<B>),
-    Csq { loss: CsqLoss, centres: Tensor<B, 2> },
-    Dcwh { loss: DcwhLoss, centres: Option<Tensor<B, 2>> },
+    Csq {
+        loss: CsqLoss,
+        centres: Tensor<B, 2>,
+    },
+    Dcwh {
+        loss: DcwhLoss,
+        centres: Option<Tensor<B, 2>>,
+    },
 }
 
 /// A loss ready to train with.
@@ -62,9 +68,11 @@ impl<B: AutodiffBackend> Objective<B> {
                     .with_beta(beta)
                     .init(device),
             ),
-            LossKind::Square { beta } => {
-                Kind::Square(SquareLossConfig::new(need_counts(beta)?).with_beta(beta).init(device))
-            }
+            LossKind::Square { beta } => Kind::Square(
+                SquareLossConfig::new(need_counts(beta)?)
+                    .with_beta(beta)
+                    .init(device),
+            ),
             LossKind::Csq { lambda } => Kind::Csq {
                 loss: CsqLossConfig::new().with_lambda(lambda).init(),
                 centres: hash_centres(num_classes, d_code, seed).to_tensor(device),
@@ -95,9 +103,13 @@ impl<B: AutodiffBackend> Objective<B> {
         if let Kind::Dcwh { centres, .. } = &mut self.kind {
             let h = super::encode_relaxed(model, memory, source, eval_batch, device, false);
             let bits = model.head().d_code();
-            let previous = centres
-                .as_ref()
-                .map(|c| c.clone().into_data().convert::<f32>().into_vec::<f32>().expect("f32"));
+            let previous = centres.as_ref().map(|c| {
+                c.clone()
+                    .into_data()
+                    .convert::<f32>()
+                    .into_vec::<f32>()
+                    .expect("f32")
+            });
             let means = class_means(&h, bits, source.labels(), num_classes, previous.as_deref())
                 .map_err(CoreError::Config)?;
             *centres = Some(Tensor::from_data(
@@ -117,7 +129,9 @@ impl<B: AutodiffBackend> Objective<B> {
             Kind::Dcwh { loss, centres } => loss.forward(
                 out.h.clone(),
                 targets,
-                centres.clone().expect("DCWH centres are computed by refresh() before training"),
+                centres
+                    .clone()
+                    .expect("DCWH centres are computed by refresh() before training"),
             ),
         }
     }
