@@ -20,11 +20,14 @@
 //! ```
 
 pub mod codes;
+pub mod error;
 pub mod hamming;
+pub mod io;
 pub mod labels;
 pub mod metrics;
 
 pub use codes::PackedCodes;
+pub use error::RetrievalError;
 pub use hamming::{distances_into, hardware_popcount, search_radius, search_topk};
 pub use labels::Labels;
 pub use metrics::{
