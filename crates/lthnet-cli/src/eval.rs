@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use lthnet::retrieval::io::{read_codes_npy, read_labels_npy};
-use lthnet::retrieval::{
-    EvalConfig, GroupThresholds, Labels, Protocol, class_breakdown, evaluate,
-};
+use lthnet::retrieval::{EvalConfig, GroupThresholds, Labels, Protocol, class_breakdown, evaluate};
 
 /// Arguments of `lthnet eval`.
 #[derive(clap::Args, Debug)]
@@ -51,15 +49,32 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     );
     let ql = read_labels_npy(&args.query_labels)?;
     let dl = read_labels_npy(&args.db_labels)?;
-    anyhow::ensure!(q.len() == ql.len(), "{} query codes but {} query labels", q.len(), ql.len());
-    anyhow::ensure!(db.len() == dl.len(), "{} database codes but {} database labels", db.len(), dl.len());
     anyhow::ensure!(
-        matches!((&ql, &dl), (Labels::Single(_), Labels::Single(_)) | (Labels::Multi { .. }, Labels::Multi { .. })),
+        q.len() == ql.len(),
+        "{} query codes but {} query labels",
+        q.len(),
+        ql.len()
+    );
+    anyhow::ensure!(
+        db.len() == dl.len(),
+        "{} database codes but {} database labels",
+        db.len(),
+        dl.len()
+    );
+    anyhow::ensure!(
+        matches!(
+            (&ql, &dl),
+            (Labels::Single(_), Labels::Single(_)) | (Labels::Multi { .. }, Labels::Multi { .. })
+        ),
         "query and database labels must both be class ids or both multi-hot"
     );
     let config = EvalConfig {
         top_r: args.topk,
-        protocol: if args.authors_protocol { Protocol::AuthorsDropLast } else { Protocol::Exact },
+        protocol: if args.authors_protocol {
+            Protocol::AuthorsDropLast
+        } else {
+            Protocol::Exact
+        },
         ..Default::default()
     };
     let started = std::time::Instant::now();
@@ -71,12 +86,22 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             let Labels::Single(t) = tl else {
                 anyhow::bail!("--train-labels must be class ids (N,)");
             };
-            let c = t.iter().map(|&l| l as usize + 1).max().unwrap_or(0).max(ql.num_classes());
+            let c = t
+                .iter()
+                .map(|&l| l as usize + 1)
+                .max()
+                .unwrap_or(0)
+                .max(ql.num_classes());
             let mut sizes = vec![0usize; c];
             for l in t {
                 sizes[l as usize] += 1;
             }
-            Some(class_breakdown(&report, &ql, &sizes, GroupThresholds::default()))
+            Some(class_breakdown(
+                &report,
+                &ql,
+                &sizes,
+                GroupThresholds::default(),
+            ))
         }
         None => None,
     };
@@ -84,7 +109,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         let mut obj = serde_json::json!({
             "map": report.map,
             "map_tie_aware": report.map_tie_aware,
-            "precision_at": report.precision_at.iter().map(|(n, p)| (n.to_string(), *p)).collect::<serde_json::Map<_, _>>(),
+            "precision_at": report.precision_at.iter().map(|(n, p)| (n.to_string(), serde_json::json!(p))).collect::<serde_json::Map<_, _>>(),
             "precision_radius2": report.precision_radius,
             "recall_radius2": report.recall_radius,
             "zero_relevant_queries": report.zero_relevant_queries,
@@ -100,8 +125,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&obj)?);
         return Ok(());
     }
-    let r = args.topk.map(|k| k.to_string()).unwrap_or_else(|| "all".into());
-    println!("{} queries × {} database items, {} bits ({seconds:.3} s)", q.len(), db.len(), q.bits());
+    let r = args
+        .topk
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "all".into());
+    println!(
+        "{} queries × {} database items, {} bits ({seconds:.3} s)",
+        q.len(),
+        db.len(),
+        q.bits()
+    );
     if args.authors_protocol {
         println!("NOTE: authors' protocol — the last-ranked database item is dropped (MAP@(N−1))");
     }
@@ -113,13 +146,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     println!("P@H≤2             {:.4}", report.precision_radius);
     println!("R@H≤2             {:.4}", report.recall_radius);
     if report.zero_relevant_queries > 0 {
-        println!("queries with no relevant item: {} (counted as AP 0)", report.zero_relevant_queries);
+        println!(
+            "queries with no relevant item: {} (counted as AP 0)",
+            report.zero_relevant_queries
+        );
     }
     if let Some(b) = breakdown {
         let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
         println!("\n| group | classes | MAP |\n|---|---|---|");
         println!("| many (>100) | {} | {} |", b.group_sizes.0, f(b.many));
-        println!("| medium (20–100) | {} | {} |", b.group_sizes.1, f(b.medium));
+        println!(
+            "| medium (20–100) | {} | {} |",
+            b.group_sizes.1,
+            f(b.medium)
+        );
         println!("| few (<20) | {} | {} |", b.group_sizes.2, f(b.few));
     }
     Ok(())

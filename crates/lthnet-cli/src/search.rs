@@ -27,7 +27,12 @@ pub struct SearchArgs {
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let db = read_codes_npy(&args.db_codes)?;
     let q = read_codes_npy(&args.query_codes)?;
-    anyhow::ensure!(q.bits() == db.bits(), "query codes have {} bits but database codes have {}", q.bits(), db.bits());
+    anyhow::ensure!(
+        q.bits() == db.bits(),
+        "query codes have {} bits but database codes have {}",
+        q.bits(),
+        db.bits()
+    );
     anyhow::ensure!(args.topk > 0, "--topk must be at least 1");
     let started = std::time::Instant::now();
     let (ids, dists) = search_topk(&q, &db, args.topk);

@@ -67,15 +67,26 @@ pub fn run(args: SplitArgs) -> anyhow::Result<()> {
         DatasetKind::Imagenet100 => (1300, 100, Some(Preset::ImageNet100)),
         DatasetKind::FashionMnist => (6000, 10, None),
     };
-    anyhow::ensure!(args.imbalance >= 1.0, "--imbalance must be ≥ 1, got {}", args.imbalance);
+    anyhow::ensure!(
+        args.imbalance >= 1.0,
+        "--imbalance must be ≥ 1, got {}",
+        args.imbalance
+    );
     let profile = match args.profile {
         ProfileKind::Zipf => LongTailProfile::Zipf {
-            mu: args.mu.unwrap_or_else(|| mu_for(preset, args.imbalance, num_classes)),
+            mu: args
+                .mu
+                .unwrap_or_else(|| mu_for(preset, args.imbalance, num_classes)),
         },
-        ProfileKind::Exp => LongTailProfile::Exponential { imbalance: args.imbalance },
+        ProfileKind::Exp => LongTailProfile::Exponential {
+            imbalance: args.imbalance,
+        },
     };
     let sizes = class_sizes(&profile, n_max, num_classes);
-    println!("{:?} {profile:?}, n_max {n_max}, {num_classes} classes", args.dataset);
+    println!(
+        "{:?} {profile:?}, n_max {n_max}, {num_classes} classes",
+        args.dataset
+    );
     println!("| class | train images |\n|---|---|");
     for (c, n) in sizes.iter().enumerate() {
         println!("| {c} | {n} |");
@@ -90,19 +101,44 @@ pub fn run(args: SplitArgs) -> anyhow::Result<()> {
     if args.stats_only {
         return Ok(());
     }
-    let dir = args.data_dir.context("--data-dir is required unless --stats-only")?;
+    let dir = args
+        .data_dir
+        .context("--data-dir is required unless --stats-only")?;
     let out = args.out.context("--out is required unless --stats-only")?;
     let (train, test, prefix) = match args.dataset {
-        DatasetKind::Cifar10 => (read_cifar10(&dir, CifarSplit::Train)?, read_cifar10(&dir, CifarSplit::Test)?, "cifar10"),
-        DatasetKind::Cifar100 => (read_cifar100(&dir, CifarSplit::Train)?, read_cifar100(&dir, CifarSplit::Test)?, "cifar100"),
+        DatasetKind::Cifar10 => (
+            read_cifar10(&dir, CifarSplit::Train)?,
+            read_cifar10(&dir, CifarSplit::Test)?,
+            "cifar10",
+        ),
+        DatasetKind::Cifar100 => (
+            read_cifar100(&dir, CifarSplit::Train)?,
+            read_cifar100(&dir, CifarSplit::Test)?,
+            "cifar100",
+        ),
         DatasetKind::FashionMnist => {
-            let names: Vec<String> = FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect();
+            let names: Vec<String> = FASHION_MNIST_CLASSES
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             let find = |stem: &str| {
-                [format!("{stem}"), format!("{stem}.gz")].into_iter().map(|n| dir.join(n)).find(|p| p.exists()).unwrap_or_else(|| dir.join(format!("{stem}.gz")))
+                [stem.to_string(), format!("{stem}.gz")]
+                    .into_iter()
+                    .map(|n| dir.join(n))
+                    .find(|p| p.exists())
+                    .unwrap_or_else(|| dir.join(format!("{stem}.gz")))
             };
             (
-                read_idx(&find("train-images-idx3-ubyte"), &find("train-labels-idx1-ubyte"), names.clone())?,
-                read_idx(&find("t10k-images-idx3-ubyte"), &find("t10k-labels-idx1-ubyte"), names)?,
+                read_idx(
+                    &find("train-images-idx3-ubyte"),
+                    &find("train-labels-idx1-ubyte"),
+                    names.clone(),
+                )?,
+                read_idx(
+                    &find("t10k-images-idx3-ubyte"),
+                    &find("t10k-labels-idx1-ubyte"),
+                    names,
+                )?,
                 "fashion-mnist",
             )
         }

@@ -15,10 +15,17 @@ use lthnet_memory::{MemoryConfig, greedy_map};
 use rand::{Rng, SeedableRng};
 
 fn main() {
-    let dir = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/tmp/lthnet-dpp".into()));
+    let dir = std::path::PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "/tmp/lthnet-dpp".into()),
+    );
     match npyz::NpyFile::new(std::io::BufReader::new(
         std::fs::File::open(dir.join("kernel.npy")).unwrap_or_else(|e| {
-            panic!("{}: {e} (run benches/dpp_numpy.py first)", dir.join("kernel.npy").display())
+            panic!(
+                "{}: {e} (run benches/dpp_numpy.py first)",
+                dir.join("kernel.npy").display()
+            )
         }),
     )) {
         Ok(npy) => {
@@ -29,7 +36,12 @@ fn main() {
             let mut sel = None;
             for _ in 0..3 {
                 let t = Instant::now();
-                let s = greedy_map(&diag, |j, out| out.copy_from_slice(&kernel[j * n..(j + 1) * n]), 1000, 1e-10);
+                let s = greedy_map(
+                    &diag,
+                    |j, out| out.copy_from_slice(&kernel[j * n..(j + 1) * n]),
+                    1000,
+                    1e-10,
+                );
                 times.push(t.elapsed().as_secs_f64());
                 sel = Some(s);
             }
@@ -42,7 +54,9 @@ fn main() {
                 .map(|v| v.iter().map(|&x| x as usize).eq(sel.items.iter().copied()));
             println!(
                 "lthnet greedy_map (Algorithm 1), N={n}, k=1000: median {:.3} s (min {:.3}); {} items; same selection as numpy: {same:?}",
-                times[1], times[0], sel.items.len()
+                times[1],
+                times[0],
+                sel.items.len()
             );
         }
         Err(e) => panic!("kernel.npy: {e}"),
@@ -58,7 +72,10 @@ fn main() {
         })
         .collect();
     let t = Instant::now();
-    let memory = MemoryConfig::new().with_num_prototypes(3).build_memory(&features, d, &labels, classes).unwrap();
+    let memory = MemoryConfig::new()
+        .with_num_prototypes(3)
+        .build_memory(&features, d, &labels, classes)
+        .unwrap();
     println!(
         "memory refresh, {n} × {d} features, {classes} classes, k = 3, {} threads: {:.3} s ({} slots, {} filled)",
         rayon::current_num_threads(),

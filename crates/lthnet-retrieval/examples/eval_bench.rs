@@ -16,7 +16,13 @@ use lthnet_retrieval::io::{write_codes_npy, write_i64_npy};
 use lthnet_retrieval::{EvalConfig, Labels, PackedCodes, evaluate, hardware_popcount, search_topk};
 use rand::{Rng, SeedableRng};
 
-fn synth(n: usize, bits: usize, classes: usize, seed: u64, centres: &[Vec<f32>]) -> (Vec<f32>, Vec<i64>) {
+fn synth(
+    n: usize,
+    bits: usize,
+    classes: usize,
+    seed: u64,
+    centres: &[Vec<f32>],
+) -> (Vec<f32>, Vec<i64>) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut codes = Vec::with_capacity(n * bits);
     let mut labels = Vec::with_capacity(n);
@@ -33,18 +39,33 @@ fn synth(n: usize, bits: usize, classes: usize, seed: u64, centres: &[Vec<f32>])
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(|l| l.to_string()))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
 
 fn main() {
-    let dir: PathBuf = std::env::args().nth(1).unwrap_or_else(|| "/tmp/lthnet-bench".into()).into();
+    let dir: PathBuf = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/tmp/lthnet-bench".into())
+        .into();
     let (nq, ndb, bits, classes) = (10_000, 50_000, 64, 100);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let centres: Vec<Vec<f32>> = (0..classes)
-        .map(|_| (0..bits).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect())
+        .map(|_| {
+            (0..bits)
+                .map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 })
+                .collect()
+        })
         .collect();
     let (qv, ql) = synth(nq, bits, classes, 2, &centres);
     let (dv, dl) = synth(ndb, bits, classes, 3, &centres);
@@ -60,7 +81,10 @@ fn main() {
     let dlab = Labels::Single(dl.iter().map(|&l| l as u32).collect());
     let rss_before = peak_rss_mb();
     let threads = rayon::current_num_threads();
-    println!("{nq} queries × {ndb} db × {bits} bits, {threads} threads, hardware popcount: {}", hardware_popcount());
+    println!(
+        "{nq} queries × {ndb} db × {bits} bits, {threads} threads, hardware popcount: {}",
+        hardware_popcount()
+    );
     let mut times = Vec::new();
     let mut map = 0.0;
     for _ in 0..5 {
@@ -68,12 +92,26 @@ fn main() {
         let rep = evaluate(&q, &qlab, &db, &dlab, &EvalConfig::default());
         times.push(t.elapsed().as_secs_f64());
         map = rep.map;
-        println!("  MAP@all {:.6}  tie-aware {:.6}  P@100 {:.4}", rep.map, rep.map_tie_aware, rep.precision_at[2].1);
+        println!(
+            "  MAP@all {:.6}  tie-aware {:.6}  P@100 {:.4}",
+            rep.map, rep.map_tie_aware, rep.precision_at[2].1
+        );
     }
     times.sort_by(f64::total_cmp);
-    println!("full evaluation (MAP@all + tie-aware + P@N + radius + PR): median {:.3} s (min {:.3})", times[2], times[0]);
+    println!(
+        "full evaluation (MAP@all + tie-aware + P@N + radius + PR): median {:.3} s (min {:.3})",
+        times[2], times[0]
+    );
     let t = Instant::now();
     let (ids, _) = search_topk(&q, &db, 100);
-    println!("top-100 search: {:.3} s (first query's first ids {:?})", t.elapsed().as_secs_f64(), &ids[..5]);
-    println!("peak RSS {:.0} MB (before evaluation {:.0} MB); MAP {map:.6}", peak_rss_mb(), rss_before);
+    println!(
+        "top-100 search: {:.3} s (first query's first ids {:?})",
+        t.elapsed().as_secs_f64(),
+        &ids[..5]
+    );
+    println!(
+        "peak RSS {:.0} MB (before evaluation {:.0} MB); MAP {map:.6}",
+        peak_rss_mb(),
+        rss_before
+    );
 }

@@ -28,9 +28,12 @@ fn fmt(path: &Path, m: impl Into<String>) -> RetrievalError {
     }
 }
 
-fn open_npy(path: &Path) -> Result<npyz::NpyFile<std::io::BufReader<std::fs::File>>, RetrievalError> {
+fn open_npy(
+    path: &Path,
+) -> Result<npyz::NpyFile<std::io::BufReader<std::fs::File>>, RetrievalError> {
     let f = std::fs::File::open(path).map_err(io(path))?;
-    npyz::NpyFile::new(std::io::BufReader::new(f)).map_err(|e| fmt(path, format!("not a valid .npy file: {e}")))
+    npyz::NpyFile::new(std::io::BufReader::new(f))
+        .map_err(|e| fmt(path, format!("not a valid .npy file: {e}")))
 }
 
 fn type_str(npy: &npyz::NpyFile<impl Read>) -> String {
@@ -45,7 +48,10 @@ pub fn read_codes_npy(path: &Path) -> Result<PackedCodes, RetrievalError> {
     let npy = open_npy(path)?;
     let shape = npy.shape().to_vec();
     if shape.len() != 2 || shape[1] == 0 {
-        return Err(fmt(path, format!("codes must be a 2-D N × K array, got shape {shape:?}")));
+        return Err(fmt(
+            path,
+            format!("codes must be a 2-D N × K array, got shape {shape:?}"),
+        ));
     }
     let cols = shape[1] as usize;
     let ts = type_str(&npy);
@@ -54,7 +60,10 @@ pub fn read_codes_npy(path: &Path) -> Result<PackedCodes, RetrievalError> {
         "i1" => {
             let v: Vec<i8> = npy.into_vec().map_err(bad)?;
             if let Some(x) = v.iter().find(|&&x| !matches!(x, -1..=1)) {
-                return Err(fmt(path, format!("int8 codes must be ±1 or 0/1, found {x}")));
+                return Err(fmt(
+                    path,
+                    format!("int8 codes must be ±1 or 0/1, found {x}"),
+                ));
             }
             Ok(PackedCodes::from_i8(&v, cols, true))
         }
@@ -68,14 +77,20 @@ pub fn read_codes_npy(path: &Path) -> Result<PackedCodes, RetrievalError> {
         }
         other => Err(fmt(
             path,
-            format!("unsupported code dtype {other}: use int8/float32 ±1 (N×K) or packed uint8 (N×K/8)"),
+            format!(
+                "unsupported code dtype {other}: use int8/float32 ±1 (N×K) or packed uint8 (N×K/8)"
+            ),
         )),
     }
 }
 
 /// Write codes as `int8` ±1 `N × K`.
 pub fn write_codes_npy(path: &Path, codes: &PackedCodes) -> Result<(), RetrievalError> {
-    write_npy(path, &[codes.len() as u64, codes.bits() as u64], codes.to_signs_i8())
+    write_npy(
+        path,
+        &[codes.len() as u64, codes.bits() as u64],
+        codes.to_signs_i8(),
+    )
 }
 
 /// Read labels from `.npy`: class ids `(N,)` (`int64`/`int32`) or multi-hot `N × C`
@@ -91,10 +106,21 @@ pub fn read_labels_npy(path: &Path) -> Result<Labels, RetrievalError> {
             let v: Vec<i64> = if kind == "i8" {
                 npy.into_vec::<i64>().map_err(bad)?
             } else {
-                npy.into_vec::<i32>().map_err(bad)?.into_iter().map(i64::from).collect()
+                npy.into_vec::<i32>()
+                    .map_err(bad)?
+                    .into_iter()
+                    .map(i64::from)
+                    .collect()
             };
-            if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !(0..=u32::MAX as i64).contains(x)) {
-                return Err(fmt(path, format!("label {x} of item {i} is not a class id")));
+            if let Some((i, x)) = v
+                .iter()
+                .enumerate()
+                .find(|(_, x)| !(0..=u32::MAX as i64).contains(x))
+            {
+                return Err(fmt(
+                    path,
+                    format!("label {x} of item {i} is not a class id"),
+                ));
             }
             Ok(Labels::Single(v.into_iter().map(|x| x as u32).collect()))
         }
@@ -103,13 +129,19 @@ pub fn read_labels_npy(path: &Path) -> Result<Labels, RetrievalError> {
             let dense: Vec<u8> = if kind == "u1" {
                 npy.into_vec::<u8>().map_err(bad)?
             } else {
-                npy.into_vec::<f32>().map_err(bad)?.into_iter().map(|x| (x != 0.0) as u8).collect()
+                npy.into_vec::<f32>()
+                    .map_err(bad)?
+                    .into_iter()
+                    .map(|x| (x != 0.0) as u8)
+                    .collect()
             };
             Ok(Labels::from_multi_hot(&dense, c.max(1)))
         }
         _ => Err(fmt(
             path,
-            format!("unsupported labels {kind} with shape {shape:?}: use int64/int32 (N,) or uint8/float32 (N×C)"),
+            format!(
+                "unsupported labels {kind} with shape {shape:?}: use int64/int32 (N,) or uint8/float32 (N×C)"
+            ),
         )),
     }
 }
@@ -170,11 +202,17 @@ impl PackedCodes {
     pub fn load(path: &Path) -> Result<Self, RetrievalError> {
         let buf = std::fs::read(path).map_err(io(path))?;
         if buf.len() < 28 + 32 || &buf[..8] != MAGIC {
-            return Err(fmt(path, "not an lthnet code file (bad magic or too short)"));
+            return Err(fmt(
+                path,
+                "not an lthnet code file (bad magic or too short)",
+            ));
         }
         let version = u32::from_le_bytes(buf[8..12].try_into().expect("4 bytes"));
         if version != VERSION {
-            return Err(fmt(path, format!("code file version {version}, this build reads {VERSION}")));
+            return Err(fmt(
+                path,
+                format!("code file version {version}, this build reads {VERSION}"),
+            ));
         }
         let (body, digest) = buf.split_at(buf.len() - 32);
         if Sha256::digest(body).as_slice() != digest {
@@ -187,7 +225,13 @@ impl PackedCodes {
             .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
             .collect();
         if bits == 0 || words.len() != n * bits.div_ceil(64) {
-            return Err(fmt(path, format!("header says {n} codes of {bits} bits but holds {} words", words.len())));
+            return Err(fmt(
+                path,
+                format!(
+                    "header says {n} codes of {bits} bits but holds {} words",
+                    words.len()
+                ),
+            ));
         }
         Ok(PackedCodes::from_words(words, bits))
     }
@@ -207,14 +251,25 @@ mod tests {
         let mut b = std::fs::read(&p).unwrap();
         b[30] ^= 1;
         std::fs::write(&p, &b).unwrap();
-        assert!(PackedCodes::load(&p).unwrap_err().to_string().contains("checksum"));
+        assert!(
+            PackedCodes::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("checksum")
+        );
     }
 
     #[test]
     fn npy_codes_and_labels() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.npy");
-        let c = PackedCodes::from_signs(&[1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0], 8);
+        let c = PackedCodes::from_signs(
+            &[
+                1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0,
+                1.0,
+            ],
+            8,
+        );
         write_codes_npy(&p, &c).unwrap();
         assert_eq!(read_codes_npy(&p).unwrap(), c);
         write_npy(&p, &[2, 1], c.to_faiss_bytes()).unwrap();
@@ -225,6 +280,11 @@ mod tests {
         write_i64_npy(&l, &[1], &[-4]).unwrap();
         assert!(read_labels_npy(&l).unwrap_err().to_string().contains("-4"));
         std::fs::write(&l, b"garbage").unwrap();
-        assert!(read_labels_npy(&l).unwrap_err().to_string().contains(".npy"));
+        assert!(
+            read_labels_npy(&l)
+                .unwrap_err()
+                .to_string()
+                .contains(".npy")
+        );
     }
 }

@@ -7,7 +7,9 @@ use lthnet_retrieval::io::{read_codes_npy, read_labels_npy};
 use lthnet_retrieval::{EvalConfig, evaluate};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 #[test]
@@ -28,6 +30,15 @@ fn matches_numpy() {
     close(all.precision_radius, "p_radius2");
     close(all.recall_radius, "r_radius2");
     assert_eq!(all.zero_relevant_queries, 1);
-    let at100 = evaluate(&q, &ql, &db, &dl, &EvalConfig { top_r: Some(100), ..Default::default() });
+    let at100 = evaluate(
+        &q,
+        &ql,
+        &db,
+        &dl,
+        &EvalConfig {
+            top_r: Some(100),
+            ..Default::default()
+        },
+    );
     close(at100.map, "map_100");
 }

@@ -55,7 +55,15 @@ pub struct MobileNetV2Config {
 impl MobileNetV2Config {
     /// The 17 blocks of MobileNetV2 1.0 (t, c, n, s = expansion, channels, repeats, stride).
     pub fn blocks_1_0() -> Vec<BlockSpec> {
-        let table = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
+        let table = [
+            (1, 16, 1, 1),
+            (6, 24, 2, 2),
+            (6, 32, 3, 2),
+            (6, 64, 4, 2),
+            (6, 96, 3, 1),
+            (6, 160, 3, 2),
+            (6, 320, 1, 1),
+        ];
         let mut input = 32;
         let mut out = Vec::new();
         for (t, c, n, s) in table {
@@ -74,12 +82,19 @@ impl MobileNetV2Config {
 
     /// Build the network (random weights; use [`MobileNetV2::load`] for the pretrained ones).
     pub fn init<B: Backend>(&self, device: &B::Device) -> MobileNetV2<B> {
-        assert!(!self.blocks.is_empty(), "MobileNetV2 needs at least one block");
+        assert!(
+            !self.blocks.is_empty(),
+            "MobileNetV2 needs at least one block"
+        );
         let conv = |i: usize, o: usize, k: usize, s: usize, g: usize| {
             Conv2dConfig::new([i, o], [k, k])
                 .with_stride([s, s])
                 .with_groups(g)
-                .with_padding(if k == 1 { PaddingConfig2d::Valid } else { PaddingConfig2d::Same })
+                .with_padding(if k == 1 {
+                    PaddingConfig2d::Valid
+                } else {
+                    PaddingConfig2d::Same
+                })
                 .init(device)
         };
         let first_in = self.blocks[0].input;
@@ -146,14 +161,19 @@ impl<B: Backend> MobileNetV2<B> {
         let mut store = SafetensorsStore::from_file(path)
             .with_from_adapter(PyTorchToBurnAdapter)
             .allow_partial(true);
-        let result = model.load_from(&mut store).map_err(|e| CoreError::WeightImport {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let result = model
+            .load_from(&mut store)
+            .map_err(|e| CoreError::WeightImport {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
         if !result.missing.is_empty() || !result.errors.is_empty() {
             return Err(CoreError::WeightImport {
                 path: path.to_path_buf(),
-                message: format!("missing keys {:?}; errors {:?}", result.missing, result.errors),
+                message: format!(
+                    "missing keys {:?}; errors {:?}",
+                    result.missing, result.errors
+                ),
             });
         }
         Ok(model)

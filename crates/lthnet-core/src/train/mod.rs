@@ -132,6 +132,36 @@ where
     out
 }
 
+/// Run a (frozen) backbone over every image of `source` in batches and return the pooled
+/// features, row-major (`len × d_output`): the frozen-backbone mode's extraction pass.
+pub fn collect_features<B, E>(
+    backbone: &E,
+    source: &crate::model::ImageSource,
+    batch_size: usize,
+    device: &B::Device,
+    progress: bool,
+) -> Vec<f32>
+where
+    B: Backend,
+    E: crate::model::FeatureExtractor<B>,
+{
+    let pb = progress_bar(progress, source.len() as u64, "features");
+    let mut out = Vec::with_capacity(source.len() * backbone.d_output());
+    let idx: Vec<usize> = (0..source.len()).collect();
+    for chunk in idx.chunks(batch_size.max(1)) {
+        let f = backbone.features(source.batch::<B>(chunk, device));
+        out.extend(
+            f.into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .expect("f32 data"),
+        );
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    out
+}
+
 fn progress_bar(enabled: bool, len: u64, what: &str) -> ProgressBar {
     if !enabled {
         return ProgressBar::hidden();
