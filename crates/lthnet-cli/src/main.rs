@@ -28,7 +28,7 @@ enum Command {
     Search(search::SearchArgs),
     /// Train an LTHNet model from a JSON run configuration.
     Train(train::TrainArgs),
-    /// Encode a split of a trained run into packed binary codes.
+    /// Re-encode the query and database splits of a trained run from its final checkpoint.
     Encode(encode::EncodeArgs),
 }
 

@@ -111,3 +111,23 @@ fn bad_input_is_a_clear_error() {
     assert!(err.contains("bad.npy") && err.contains(".npy"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn train_with_a_bad_spec_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("run.json");
+    std::fs::write(
+        &spec,
+        r#"{"dataset": "mnist", "out_dir": "x", "train": {}}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = lthnet(&["train", "--config", spec.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("run.json") && err.contains("not a valid run specification"),
+        "{err}"
+    );
+    let (ok, _, err) = lthnet(&["encode", "--run", dir.path().join("nope").to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("run directory"), "{err}");
+}
