@@ -112,17 +112,19 @@ pub fn greedy_map(
         }
         let dj = d2[j].sqrt();
         kernel_row(j, &mut row);
-        for i in 0..n {
-            if d2[i] == f64::NEG_INFINITY {
-                continue;
+        // e = (L_j· − Σ_s c[s][j]·c[s][·]) / d_j, as contiguous row updates (axpy) so the
+        // coefficient matrix is streamed row by row.
+        let (done, rest) = c.split_at_mut(t * n);
+        let e = &mut rest[..n];
+        e.copy_from_slice(&row);
+        let cj: Vec<f64> = (0..t).map(|s| done[s * n + j]).collect();
+        update_chunks(e, done, &cj, n);
+        let inv = 1.0 / dj;
+        for (ei, di) in e.iter_mut().zip(d2.iter_mut()) {
+            *ei *= inv;
+            if *di != f64::NEG_INFINITY {
+                *di -= *ei * *ei;
             }
-            let mut dot = 0.0;
-            for s in 0..t {
-                dot += c[s * n + j] * c[s * n + i];
-            }
-            let e = (row[i] - dot) / dj;
-            c[t * n + i] = e;
-            d2[i] -= e * e;
         }
         d2[j] = f64::NEG_INFINITY;
         match argmax(&d2) {
@@ -136,6 +138,62 @@ pub fn greedy_map(
                 return sel;
             }
         }
+    }
+}
+
+#[inline(always)]
+fn chunk_body(ec: &mut [f64], c: &[f64], cj: &[f64], n: usize, a: usize) {
+    let b = a + ec.len();
+    let t = cj.len();
+    let mut s = 0;
+    while s + 4 <= t {
+        let (w0, w1, w2, w3) = (cj[s], cj[s + 1], cj[s + 2], cj[s + 3]);
+        let r0 = &c[s * n + a..s * n + b];
+        let r1 = &c[(s + 1) * n + a..(s + 1) * n + b];
+        let r2 = &c[(s + 2) * n + a..(s + 2) * n + b];
+        let r3 = &c[(s + 3) * n + a..(s + 3) * n + b];
+        for i in 0..ec.len() {
+            ec[i] -= w0 * r0[i] + w1 * r1[i] + w2 * r2[i] + w3 * r3[i];
+        }
+        s += 4;
+    }
+    while s < t {
+        let w = cj[s];
+        for (x, &y) in ec.iter_mut().zip(&c[s * n + a..s * n + b]) {
+            *x -= w * y;
+        }
+        s += 1;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn chunk_avx2(ec: &mut [f64], c: &[f64], cj: &[f64], n: usize, a: usize) {
+    chunk_body(ec, c, cj, n, a)
+}
+
+/// `e[i] -= Σ_s cj[s] · c[s·n + i]` over column chunks of 256 items (kept in L1 while all `t`
+/// coefficient rows stream past), four rows at a time, chunks in parallel for large `n`; the
+/// kernel uses AVX2/FMA when the CPU has them (runtime detection).
+fn update_chunks(e: &mut [f64], c: &[f64], cj: &[f64], n: usize) {
+    const CHUNK: usize = 256;
+    #[cfg(target_arch = "x86_64")]
+    let avx2 =
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    let work = |(k, ec): (usize, &mut [f64])| {
+        #[cfg(target_arch = "x86_64")]
+        if avx2 {
+            // SAFETY: AVX2 and FMA are available (checked above).
+            unsafe { chunk_avx2(ec, c, cj, n, k * CHUNK) };
+            return;
+        }
+        chunk_body(ec, c, cj, n, k * CHUNK)
+    };
+    if n * cj.len() >= 1 << 18 {
+        use rayon::prelude::*;
+        e.par_chunks_mut(CHUNK).enumerate().for_each(work);
+    } else {
+        e.chunks_mut(CHUNK).enumerate().for_each(work);
     }
 }
 

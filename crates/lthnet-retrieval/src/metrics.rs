@@ -139,6 +139,7 @@ struct Scratch {
     dist: Vec<u32>,
     rel: Vec<bool>,
     order: Vec<u32>,
+    relevant: Vec<(u32, u32, u32)>,
 }
 
 /// Evaluate `queries` against `db`.
@@ -182,6 +183,7 @@ pub fn evaluate(
                 dist: vec![0; n],
                 rel: vec![false; n],
                 order: Vec::new(),
+                relevant: Vec::new(),
             },
             |s, qi| {
                 one_query(
@@ -216,14 +218,39 @@ fn one_query(
     s: &mut Scratch,
 ) -> QueryResult {
     let n = db.len();
-    distances_into(code, db, &mut s.dist);
-    relevance_into(query_labels, qi, db_labels, &mut s.rel);
-    // Pass 1: histograms.
+    // Pass 1: histograms. For ties by index, an item's rank inside its bucket is the bucket's
+    // count so far, so the relevant items' positions are known after this single pass: record
+    // (distance, rank in bucket, rank among the bucket's relevant items) for them.
     let mut hist = vec![0usize; bits + 1];
     let mut relhist = vec![0usize; bits + 1];
-    for (&d, &r) in s.dist.iter().zip(&s.rel) {
-        hist[d as usize] += 1;
-        relhist[d as usize] += r as usize;
+    s.relevant.clear();
+    let fused = matches!(config.ties, TieMode::StableIndex) && db.words_per_code() == 1;
+    match (query_labels, db_labels) {
+        (Labels::Single(ql), Labels::Single(dl)) if fused => {
+            // Fast path: distance, relevance and histogram in one sweep, no per-item buffers.
+            fused_single(
+                code[0],
+                ql[qi],
+                db.words(),
+                dl,
+                &mut hist,
+                &mut relhist,
+                &mut s.relevant,
+            );
+        }
+        _ => {
+            distances_into(code, db, &mut s.dist);
+            relevance_into(query_labels, qi, db_labels, &mut s.rel);
+            for (&d, &r) in s.dist.iter().zip(&s.rel) {
+                let d = d as usize;
+                if r {
+                    s.relevant
+                        .push((d as u32, hist[d] as u32, relhist[d] as u32));
+                    relhist[d] += 1;
+                }
+                hist[d] += 1;
+            }
+        }
     }
     let num_relevant: usize = relhist.iter().sum();
     let mut start = vec![0usize; bits + 1];
@@ -255,37 +282,37 @@ fn one_query(
         sum / num_relevant as f64
     });
 
-    // Pass 2: positions (stable by index, or by a seeded permutation inside buckets).
-    let mut seen = vec![0usize; bits + 1];
-    let mut relseen = vec![0usize; bits + 1];
     let mut ap_sum = 0.0;
     let mut rel_in_r = 0usize;
     let mut hits_at = vec![0usize; config.precision_at.len()];
-    let mut visit = |i: usize, ap_sum: &mut f64, rel_in_r: &mut usize, hits_at: &mut [usize]| {
-        let d = s.dist[i] as usize;
-        let pos = start[d] + seen[d] + 1;
-        seen[d] += 1;
-        if s.rel[i] {
-            let rank_rel = relstart[d] + relseen[d] + 1;
-            relseen[d] += 1;
-            if pos <= top_r {
-                *ap_sum += rank_rel as f64 / pos as f64;
-                *rel_in_r += 1;
-            }
-            for (hit, &cut) in hits_at.iter_mut().zip(&config.precision_at) {
-                if pos <= cut {
-                    *hit += 1;
-                }
+    let count = |pos: usize,
+                 rank_rel: usize,
+                 ap_sum: &mut f64,
+                 rel_in_r: &mut usize,
+                 hits_at: &mut [usize]| {
+        if pos <= top_r {
+            *ap_sum += rank_rel as f64 / pos as f64;
+            *rel_in_r += 1;
+        }
+        for (hit, &cut) in hits_at.iter_mut().zip(&config.precision_at) {
+            if pos <= cut {
+                *hit += 1;
             }
         }
     };
     match config.ties {
         TieMode::StableIndex => {
-            for i in 0..n {
-                visit(i, &mut ap_sum, &mut rel_in_r, &mut hits_at);
+            for &(d, rank, relrank) in &s.relevant {
+                let d = d as usize;
+                let pos = start[d] + rank as usize + 1;
+                let rank_rel = relstart[d] + relrank as usize + 1;
+                count(pos, rank_rel, &mut ap_sum, &mut rel_in_r, &mut hits_at);
             }
         }
         TieMode::Random(seed) => {
+            // Pass 2 in a seeded random order: positions inside each bucket follow that order.
+            let mut seen = vec![0usize; bits + 1];
+            let mut relseen = vec![0usize; bits + 1];
             s.order.clear();
             s.order.extend(0..n as u32);
             s.order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
@@ -293,7 +320,14 @@ fn one_query(
             ));
             for k in 0..n {
                 let i = s.order[k] as usize;
-                visit(i, &mut ap_sum, &mut rel_in_r, &mut hits_at);
+                let d = s.dist[i] as usize;
+                let pos = start[d] + seen[d] + 1;
+                seen[d] += 1;
+                if s.rel[i] {
+                    let rank_rel = relstart[d] + relseen[d] + 1;
+                    relseen[d] += 1;
+                    count(pos, rank_rel, &mut ap_sum, &mut rel_in_r, &mut hits_at);
+                }
             }
         }
     }
@@ -316,6 +350,61 @@ fn one_query(
         radius_relevant: by_radius[r].1,
         by_radius,
     }
+}
+
+#[inline(always)]
+fn fused_single_body(
+    q: u64,
+    label: u32,
+    words: &[u64],
+    labels: &[u32],
+    hist: &mut [usize],
+    relhist: &mut [usize],
+    relevant: &mut Vec<(u32, u32, u32)>,
+) {
+    for (&w, &l) in words.iter().zip(labels) {
+        let d = (q ^ w).count_ones() as usize;
+        if l == label {
+            relevant.push((d as u32, hist[d] as u32, relhist[d] as u32));
+            relhist[d] += 1;
+        }
+        hist[d] += 1;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn fused_single_popcnt(
+    q: u64,
+    label: u32,
+    words: &[u64],
+    labels: &[u32],
+    hist: &mut [usize],
+    relhist: &mut [usize],
+    relevant: &mut Vec<(u32, u32, u32)>,
+) {
+    fused_single_body(q, label, words, labels, hist, relhist, relevant)
+}
+
+/// One-word codes with single labels and ties by index: the whole per-query pass.
+fn fused_single(
+    q: u64,
+    label: u32,
+    words: &[u64],
+    labels: &[u32],
+    hist: &mut [usize],
+    relhist: &mut [usize],
+    relevant: &mut Vec<(u32, u32, u32)>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports popcnt (checked just above).
+            unsafe { fused_single_popcnt(q, label, words, labels, hist, relhist, relevant) };
+            return;
+        }
+    }
+    fused_single_body(q, label, words, labels, hist, relhist, relevant)
 }
 
 fn aggregate(queries: Vec<QueryResult>, config: &EvalConfig, bits: usize) -> EvalReport {

@@ -6,21 +6,38 @@
 //!   channels) + ReLU6, 1×1 linear projection, residual where the block keeps its shape.
 //! - Head: 1×1 conv to 1280 + ReLU6, global mean pool → the **1280-d feature**; classifier FC to
 //!   1001 logits (index 0 = background, ImageNet class i = output i + 1).
-//! - Padding is TensorFlow "SAME" (for a stride-2 3×3 conv on an even size: 0 before, 1 after),
-//!   which Burn's `PaddingConfig2d::Same` computes.
-//! - Input: RGB scaled as `(u8 − 127) × 0.007843137718737125` (see
-//!   [`crate::PixelNorm::MOBILENET_TF`]), 224×224.
+//! - Padding is TensorFlow "SAME" (for a stride-2 3×3 conv on an even size: 0 before, 1 after,
+//!   not PyTorch's symmetric 1/1). Burn's `PaddingConfig2d::Same` computes exactly TF's split
+//!   (`total = max((⌈n/s⌉ − 1)·s + k − n, 0)`, `before = ⌊total/2⌋`, the rest after) and runs the
+//!   convolution with that asymmetric zero padding.
+//! - Input: RGB scaled as `(u8 − 127) × 0.007843137718737125` (see [`MobileNetV2::preprocess`]
+//!   and [`crate::PixelNorm::MOBILENET_TF`]), 224×224.
+//!
+//! The port matches `reference_io.safetensors` (10 real images; an independent numpy forward
+//! pass) to about 1e-5 on the features and the logits (`tests/backbone_mobilenet_v2.rs`).
 
 use std::path::Path;
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use serde::{Deserialize, Serialize};
 
+use super::resnet::global_avg_pool;
+use super::weights::load_pytorch_layout;
 use crate::CoreError;
 use crate::model::FeatureExtractor;
+
+/// Input resolution of the pretrained model.
+pub const MOBILENET_V2_INPUT_SIZE: usize = 224;
+
+/// `(u8 − 127) × INPUT_SCALE` is the pretrained model's input scaling (≈ `u8/127.5 − 1`).
+pub const MOBILENET_V2_INPUT_SCALE: f32 = 0.007_843_137_718_737_125;
+
+/// Size of the pooled feature.
+pub const MOBILENET_V2_D_FEATURE: usize = 1280;
 
 /// One inverted-residual block's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +53,8 @@ pub struct BlockSpec {
 }
 
 impl BlockSpec {
-    fn residual(&self) -> bool {
+    /// Whether the block adds its input to its output (stride 1 and same channel count).
+    pub fn residual(&self) -> bool {
         self.stride == 1 && self.input == self.output
     }
 }
@@ -80,12 +98,36 @@ impl MobileNetV2Config {
         out
     }
 
-    /// Build the network (random weights; use [`MobileNetV2::load`] for the pretrained ones).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> MobileNetV2<B> {
+    fn assertions(&self) {
         assert!(
             !self.blocks.is_empty(),
             "MobileNetV2 needs at least one block"
         );
+        for (i, pair) in self.blocks.windows(2).enumerate() {
+            assert_eq!(
+                pair[0].output,
+                pair[1].input,
+                "MobileNetV2 block {} outputs {} channels but block {} expects {}",
+                i,
+                pair[0].output,
+                i + 1,
+                pair[1].input
+            );
+        }
+        assert!(
+            self.blocks.iter().all(|b| b.stride == 1 || b.stride == 2),
+            "MobileNetV2 block strides must be 1 or 2"
+        );
+        assert!(self.num_logits > 0, "num_logits must be positive");
+    }
+
+    /// Build the network (random weights; use [`MobileNetV2::load`] for the pretrained ones).
+    ///
+    /// # Panics
+    /// If there are no blocks, consecutive blocks disagree on channels, a stride is not 1 or 2,
+    /// or `num_logits` is 0.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> MobileNetV2<B> {
+        self.assertions();
         let conv = |i: usize, o: usize, k: usize, s: usize, g: usize| {
             Conv2dConfig::new([i, o], [k, k])
                 .with_stride([s, s])
@@ -112,19 +154,23 @@ impl MobileNetV2Config {
         MobileNetV2 {
             stem: conv(3, first_in, 3, 2, 1),
             blocks,
-            head: conv(last, 1280, 1, 1, 1),
-            classifier: LinearConfig::new(1280, self.num_logits).init(device),
+            head: conv(last, MOBILENET_V2_D_FEATURE, 1, 1, 1),
+            classifier: LinearConfig::new(MOBILENET_V2_D_FEATURE, self.num_logits).init(device),
         }
     }
 }
 
-/// An inverted-residual block.
+/// An inverted-residual block (keys `blocks.{i}.{expand,dw,project}.{weight,bias}`).
 #[derive(Module, Debug)]
 pub struct InvertedResidual<B: Backend> {
-    expand: Option<Conv2d<B>>,
-    dw: Conv2d<B>,
-    project: Conv2d<B>,
-    residual: bool,
+    /// 1×1 expansion + ReLU6 (absent when `hidden == input`).
+    pub expand: Option<Conv2d<B>>,
+    /// 3×3 depthwise convolution (groups = channels) + ReLU6, TF "SAME" padding.
+    pub dw: Conv2d<B>,
+    /// 1×1 linear projection.
+    pub project: Conv2d<B>,
+    /// Whether the input is added to the output.
+    pub residual: bool,
 }
 
 fn relu6<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
@@ -132,7 +178,11 @@ fn relu6<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 }
 
 impl<B: Backend> InvertedResidual<B> {
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    /// `project(relu6(dw(relu6(expand(x))))) (+ x)`.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, input, H, W]` → `[batch, output, ⌈H/stride⌉, ⌈W/stride⌉]`
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let h = match &self.expand {
             Some(e) => relu6(e.forward(x.clone())),
             None => x.clone(),
@@ -143,6 +193,9 @@ impl<B: Backend> InvertedResidual<B> {
 }
 
 /// MobileNetV2 1.0. Build with [`MobileNetV2Config::init`] or load with [`MobileNetV2::load`].
+///
+/// Keys: `stem`, `blocks.{0..16}.{expand,dw,project}`, `head`, `classifier` (each with `weight`
+/// and `bias`; BatchNorm is folded into the conv biases, so there are no BatchNorm layers).
 #[derive(Module, Debug)]
 pub struct MobileNetV2<B: Backend> {
     stem: Conv2d<B>,
@@ -152,51 +205,117 @@ pub struct MobileNetV2<B: Backend> {
 }
 
 impl<B: Backend> MobileNetV2<B> {
-    /// Load the pretrained weights (`mobilenet_v2_1.0_224_imagenet_f32.safetensors`).
+    /// Load the pretrained weights (`mobilenet_v2_1.0_224_imagenet_f32.safetensors`) into
+    /// MobileNetV2 1.0 with 1001 logits.
     ///
     /// # Errors
-    /// The file cannot be read, or a key is missing / has the wrong shape (the message lists them).
+    /// [`CoreError::Io`] if the file cannot be opened; [`CoreError::WeightImport`] if it cannot
+    /// be parsed, or a key is missing, has the wrong shape or is unexpected (all listed).
     pub fn load(path: &Path, device: &B::Device) -> Result<Self, CoreError> {
-        let mut model = MobileNetV2Config::new().init::<B>(device);
-        let mut store = SafetensorsStore::from_file(path)
-            .with_from_adapter(PyTorchToBurnAdapter)
-            .allow_partial(true);
-        let result = model
-            .load_from(&mut store)
-            .map_err(|e| CoreError::WeightImport {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        if !result.missing.is_empty() || !result.errors.is_empty() {
-            return Err(CoreError::WeightImport {
-                path: path.to_path_buf(),
-                message: format!(
-                    "missing keys {:?}; errors {:?}",
-                    result.missing, result.errors
-                ),
-            });
-        }
-        Ok(model)
+        MobileNetV2Config::new()
+            .init::<B>(device)
+            .load_weights(path)
     }
 
-    /// The pooled 1280-d feature.
+    /// Replace this network's weights with those in `path` (`.safetensors`, or a `.pth` state
+    /// dict with the same keys). Every key must match exactly.
+    ///
+    /// # Errors
+    /// As [`MobileNetV2::load`]; the partially loaded network is dropped.
+    pub fn load_weights(self, path: &Path) -> Result<Self, CoreError> {
+        load_pytorch_layout::<B, _>(self, path, &[], |_| false)
+    }
+
+    /// Turn `u8` HWC images of any size into the network's input: `(p − 127) × 0.00784…` per
+    /// channel, NCHW, bilinearly resized (half-pixel centres, no antialiasing) to 224×224 when
+    /// they are not already that size. Greyscale images are replicated to RGB.
+    ///
+    /// # Arguments
+    /// - `images`: `n` images of `height × width × channels` bytes each, row-major HWC, RGB order.
+    /// - `shape`: `[n, height, width, channels]`, with `channels` 1 or 3.
     ///
     /// # Shapes
-    /// - `x`: `[batch, 3, H, W]` → `[batch, 1280]`
+    /// - returns `[n, 3, 224, 224]`
+    ///
+    /// # Panics
+    /// If `images.len()` differs from the product of `shape`, `channels` is not 1 or 3, or a
+    /// dimension is 0.
+    pub fn preprocess(images: &[u8], shape: [usize; 4], device: &B::Device) -> Tensor<B, 4> {
+        let [n, h, w, c] = shape;
+        assert!(
+            c == 1 || c == 3,
+            "images must have 1 or 3 channels, got {c}"
+        );
+        assert!(
+            n > 0 && h > 0 && w > 0,
+            "image shape must be non-empty, got {shape:?}"
+        );
+        assert_eq!(
+            images.len(),
+            n * h * w * c,
+            "image buffer holds {} bytes, expected {n}×{h}×{w}×{c}",
+            images.len()
+        );
+        let data: Vec<f32> = images
+            .iter()
+            .map(|&p| (p as f32 - 127.0) * MOBILENET_V2_INPUT_SCALE)
+            .collect();
+        let x = Tensor::<B, 4>::from_data(TensorData::new(data, [n, h, w, c]), device)
+            .permute([0, 3, 1, 2]);
+        let x = if c == 1 { x.repeat_dim(1, 3) } else { x };
+        let size = MOBILENET_V2_INPUT_SIZE;
+        if h == size && w == size {
+            x
+        } else {
+            interpolate(
+                x,
+                [size, size],
+                InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
+            )
+        }
+    }
+
+    /// Size of the pooled feature (1280).
+    pub fn d_feature(&self) -> usize {
+        MOBILENET_V2_D_FEATURE
+    }
+
+    /// Number of classifier outputs (1001 for the pretrained model).
+    pub fn num_logits(&self) -> usize {
+        self.classifier.weight.dims()[1]
+    }
+
+    /// The pooled 1280-d feature: stem, 17 blocks, head conv + ReLU6, global mean pool.
+    ///
+    /// # Arguments
+    /// - `x`: images scaled as by [`MobileNetV2::preprocess`].
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 3, H, W]` (224×224 for the pretrained weights) → `[batch, 1280]`
+    ///
+    /// # Panics
+    /// If `x` does not have 3 channels.
     pub fn forward_features(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        let [_, channels, _, _] = x.dims();
+        assert_eq!(
+            channels, 3,
+            "MobileNetV2 expects 3-channel input, got {channels}"
+        );
         let mut h = relu6(self.stem.forward(x));
         for b in &self.blocks {
             h = b.forward(h);
         }
-        let h = relu6(self.head.forward(h));
-        let [n, c, _, _] = h.dims();
-        h.mean_dim(3).mean_dim(2).reshape([n, c])
+        global_avg_pool(relu6(self.head.forward(h)))
     }
 
-    /// ImageNet logits (1001, index 0 = background).
+    /// Classifier logits (1001 for the pretrained model: index 0 = background, ImageNet class
+    /// `i` = output `i + 1`).
     ///
     /// # Shapes
-    /// - `x`: `[batch, 3, H, W]` → `[batch, 1001]`
+    /// - `x`: `[batch, 3, H, W]` → `[batch, num_logits]`
+    ///
+    /// # Panics
+    /// If `x` does not have 3 channels.
     pub fn forward_logits(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         self.classifier.forward(self.forward_features(x))
     }
@@ -208,6 +327,43 @@ impl<B: Backend> FeatureExtractor<B> for MobileNetV2<B> {
     }
 
     fn d_output(&self) -> usize {
-        1280
+        MOBILENET_V2_D_FEATURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    #[test]
+    fn default_blocks_are_mobilenet_v2_1_0() {
+        let blocks = MobileNetV2Config::blocks_1_0();
+        assert_eq!(blocks.len(), 17);
+        assert_eq!(blocks[16].output, 320);
+        assert_eq!(blocks.iter().filter(|b| b.residual()).count(), 10);
+    }
+
+    #[test]
+    fn preprocess_scales_replicates_and_resizes() {
+        let device = Default::default();
+        let x = MobileNetV2::<Flex>::preprocess(&[127, 0, 255, 127], [1, 2, 2, 1], &device);
+        assert_eq!(x.dims(), [1, 3, 224, 224]);
+        let x = MobileNetV2::<Flex>::preprocess(&[0, 127, 255], [1, 1, 1, 3], &device);
+        let v = x.into_data().to_vec::<f32>().unwrap();
+        let plane = 224 * 224;
+        assert!((v[0] + 127.0 * MOBILENET_V2_INPUT_SCALE).abs() < 1e-6);
+        assert!(v[plane].abs() < 1e-6);
+        assert!((v[2 * plane] - 128.0 * MOBILENET_V2_INPUT_SCALE).abs() < 1e-6);
+    }
+
+    #[test]
+    #[should_panic(expected = "block 0 outputs")]
+    fn inconsistent_blocks_panic() {
+        let mut blocks = MobileNetV2Config::blocks_1_0();
+        blocks[1].input = 17;
+        MobileNetV2Config::new()
+            .with_blocks(blocks)
+            .init::<Flex>(&Default::default());
     }
 }
