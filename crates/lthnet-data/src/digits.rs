@@ -29,11 +29,16 @@ impl Digits {
             channels: 1,
             labels: self.labels.clone(),
             class_names: (0..10).map(|d| d.to_string()).collect(),
+            multi_hot: None,
         }
     }
 }
 
 /// Parse the gzip'd CSV from memory (`name` is used in error messages).
+///
+/// # Errors
+/// [`DataError::Io`] if the bytes are not gzip, [`DataError::Parse`] (file and line) for a row
+/// without 65 values, a pixel outside 0..=16 or a label outside 0..=9.
 pub fn read_digits_csv_gz_named(bytes: &[u8], name: &Path) -> Result<Digits, DataError> {
     let mut text = String::new();
     flate2::read::GzDecoder::new(bytes)
@@ -80,11 +85,26 @@ pub fn read_digits_csv_gz_named(bytes: &[u8], name: &Path) -> Result<Digits, Dat
 }
 
 /// Parse the gzip'd CSV from memory.
+///
+/// # Errors
+/// As [`read_digits_csv_gz_named`].
 pub fn read_digits_csv_gz(bytes: &[u8]) -> Result<Digits, DataError> {
     read_digits_csv_gz_named(bytes, Path::new("digits.csv.gz"))
 }
 
+/// Read `digits.csv.gz` from a file as an 8×8 greyscale [`crate::ImageDataset`] (values 0..=16
+/// scaled to 0..=255).
+///
+/// # Errors
+/// As [`read_digits_file`].
+pub fn read_digits(path: &Path) -> Result<crate::ImageDataset, DataError> {
+    Ok(read_digits_file(path)?.to_dataset())
+}
+
 /// Read `digits.csv.gz` from a file.
+///
+/// # Errors
+/// [`DataError::Io`] if the file cannot be read, else as [`read_digits_csv_gz_named`].
 pub fn read_digits_file(path: &Path) -> Result<Digits, DataError> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     read_digits_csv_gz_named(&bytes, path)
@@ -114,5 +134,23 @@ mod tests {
         let short = read_digits_csv_gz(&gz("1,2,3")).unwrap_err().to_string();
         assert!(short.contains("65"), "{short}");
         assert!(read_digits_csv_gz(b"not gzip").is_err());
+    }
+
+    #[test]
+    fn real_digits_if_present() {
+        let path = crate::default_data_dir().join("sklearn-digits/digits.csv.gz");
+        if !path.exists() {
+            eprintln!(
+                "skipping: {} not found (set LTHNET_DATA_DIR)",
+                path.display()
+            );
+            return;
+        }
+        let d = read_digits(&path).unwrap();
+        assert_eq!((d.len(), d.height, d.width, d.channels), (1797, 8, 8, 1));
+        assert_eq!(
+            d.class_counts(),
+            vec![178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+        );
     }
 }

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-/// Errors reading datasets, list files and splits.
+/// Errors reading datasets, list files and splits, and downloading archives.
+///
+/// Every variant names the offending file (or URL) and the problem; readers return these for
+/// malformed input and never panic on it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
@@ -70,6 +73,28 @@ pub enum DataError {
     /// A parameter is invalid.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A download failed (the message says where to put the file by hand).
+    #[error("download of {url} failed: {message}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
+    /// A file's checksum does not match the published one.
+    #[error(
+        "{path}: {algorithm} checksum is {actual}, expected {expected} (corrupt or wrong file; delete it and download again)"
+    )]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// `"MD5"` or `"SHA-256"`.
+        algorithm: &'static str,
+        /// The published digest (hex).
+        expected: String,
+        /// The digest of the file (hex).
+        actual: String,
+    },
 }
 
 pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {

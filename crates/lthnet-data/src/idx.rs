@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::cifar::read_maybe_compressed;
-use crate::dataset::ImageDataset;
+use crate::dataset::{ImageDataset, OfficialSplit};
 use crate::error::DataError;
 
 fn bad(path: &Path, m: String) -> DataError {
@@ -34,8 +34,12 @@ fn header(bytes: &[u8], path: &Path, magic: u32, dims: usize) -> Result<Vec<usiz
         .collect())
 }
 
-/// Read an IDX image file (magic 0x803) and its label file (0x801) into a greyscale dataset with
-/// class names `0..num_classes`.
+/// Read an IDX image file (magic 0x803) and its label file (0x801), raw or `.gz`/`.xz`, into a
+/// greyscale dataset with the given class names (labels must be below their count).
+///
+/// # Errors
+/// [`DataError::BadFormat`] for a wrong magic number or mismatched counts,
+/// [`DataError::Truncated`] for short files, [`DataError::LabelOutOfRange`] for bad labels.
 pub fn read_idx(
     images: &Path,
     labels: &Path,
@@ -88,7 +92,59 @@ pub fn read_idx(
         channels: 1,
         labels: out_labels,
         class_names,
+        multi_hot: None,
     })
+}
+
+/// Read an MNIST-style directory: `train-images-idx3-ubyte` + `train-labels-idx1-ubyte` (or
+/// `t10k-…` for the test split), each raw or `.gz`.
+///
+/// # Errors
+/// [`DataError::NotFound`] if the files are missing, else as [`read_idx`].
+pub fn read_idx_dir(
+    dir: &Path,
+    split: OfficialSplit,
+    class_names: Vec<String>,
+) -> Result<ImageDataset, DataError> {
+    let stem = match split {
+        OfficialSplit::Train => "train",
+        OfficialSplit::Test => "t10k",
+    };
+    let find = |kind: &str| -> Result<std::path::PathBuf, DataError> {
+        let name = format!("{stem}-{kind}");
+        [name.clone(), format!("{name}.gz")]
+            .into_iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| DataError::NotFound {
+                message: format!(
+                    "{name}(.gz) not found in {}; for Fashion-MNIST get the four IDX files from \
+                     https://github.com/zalandoresearch/fashion-mnist (or `apt-get install \
+                     dataset-fashion-mnist`, which puts them in /usr/share/datasets/fashion-mnist)",
+                    dir.display()
+                ),
+            })
+    };
+    read_idx(
+        &find("images-idx3-ubyte")?,
+        &find("labels-idx1-ubyte")?,
+        class_names,
+    )
+}
+
+/// Read Fashion-MNIST from `dir` (see [`read_idx_dir`]) with its class names.
+///
+/// # Errors
+/// As [`read_idx_dir`].
+pub fn read_fashion_mnist(dir: &Path, split: OfficialSplit) -> Result<ImageDataset, DataError> {
+    read_idx_dir(
+        dir,
+        split,
+        FASHION_MNIST_CLASSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    )
 }
 
 /// Fashion-MNIST's class names.
@@ -108,6 +164,23 @@ pub const FASHION_MNIST_CLASSES: [&str; 10] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn real_fashion_mnist_if_present() {
+        let dir = crate::default_data_dir().join("fashion-mnist");
+        if !dir.exists() {
+            eprintln!(
+                "skipping: {} not found (set LTHNET_DATA_DIR)",
+                dir.display()
+            );
+            return;
+        }
+        let test = read_fashion_mnist(&dir, OfficialSplit::Test).unwrap();
+        assert_eq!((test.len(), test.height, test.width), (10_000, 28, 28));
+        assert!(test.class_counts().iter().all(|&c| c == 1000));
+        let e = read_fashion_mnist(&dir.join("nope"), OfficialSplit::Train).unwrap_err();
+        assert!(e.to_string().contains("train-images-idx3-ubyte"), "{e}");
+    }
 
     #[test]
     fn round_trip_and_errors() {

@@ -70,9 +70,22 @@ pub fn paper_mu(preset: Preset, imbalance: f64) -> Option<f64> {
     }
 }
 
+/// The head-class size n_max of the paper's training split (Table 2): 500 for CIFAR-100; 1,300
+/// for ImageNet100 at IF > 1 but 100 at IF 1 (its balanced set is 100 random images per class).
+pub fn paper_n_max(preset: Preset, imbalance: f64) -> usize {
+    match preset {
+        Preset::Cifar100 => 500,
+        Preset::ImageNet100 if imbalance <= 1.0 => 100,
+        Preset::ImageNet100 => 1300,
+    }
+}
+
 /// μ for an imbalance factor: the paper's preset if there is one, else `ln(IF)/ln(C)` (which makes
-/// `n_C = n_max / IF` before flooring).
+/// `n_C = n_max / IF` before flooring); 0 for IF ≤ 1 or fewer than two classes.
 pub fn mu_for(preset: Option<Preset>, imbalance: f64, num_classes: usize) -> f64 {
+    if imbalance <= 1.0 || num_classes < 2 {
+        return 0.0;
+    }
     preset
         .and_then(|p| paper_mu(p, imbalance))
         .unwrap_or_else(|| imbalance.ln() / (num_classes as f64).ln())
@@ -96,8 +109,18 @@ mod tests {
         assert_eq!(total(0.99, 1300), (6834, 13));
         assert_eq!(total(0.0, 500), (50_000, 500));
         assert_eq!(mu_for(Some(Preset::Cifar100), 50.0, 100), 0.83);
+        assert_eq!(mu_for(Some(Preset::Cifar100), 100.0, 100), 0.99);
+        assert_eq!(mu_for(Some(Preset::ImageNet100), 50.0, 100), 0.845);
+        assert_eq!(mu_for(Some(Preset::ImageNet100), 100.0, 100), 0.99);
+        assert_eq!(mu_for(Some(Preset::ImageNet100), 1.0, 100), 0.0);
+        assert_eq!(mu_for(None, 10.0, 1), 0.0);
+        assert_eq!(
+            total(0.0, paper_n_max(Preset::ImageNet100, 1.0)),
+            (10_000, 100)
+        );
         // ln(IF)/ln(C) does not reproduce the paper (3,564 at IF 50).
         assert_eq!(total(mu_for(None, 50.0, 100), 500).0, 3564);
+        assert_eq!(mu_for(None, 10.0, 10), 1.0);
     }
 
     #[test]
@@ -108,6 +131,25 @@ mod tests {
     }
 
     proptest! {
+        /// Table 2's sums hold for every preset, and the fallback μ = ln IF / ln C puts the
+        /// smallest class at ⌊n_max / IF⌋ (up to rounding of the power).
+        #[test]
+        fn presets_and_fallback(if_ in 1.0f64..200.0, n_max in 50usize..2000) {
+            for (p, n, table) in [
+                (Preset::Cifar100, 500, [(50.0, 3732), (100.0, 2598), (1.0, 50_000)]),
+                // (IF 1 at n_max 1300; the paper's ImageNet100 IF1 set uses paper_n_max = 100.)
+                (Preset::ImageNet100, 1300, [(50.0, 9437), (100.0, 6834), (1.0, 130_000)]),
+            ] {
+                for (imb, want) in table {
+                    let s = class_sizes(&LongTailProfile::Zipf { mu: mu_for(Some(p), imb, 100) }, n, 100);
+                    prop_assert_eq!(s.iter().sum::<usize>(), want);
+                }
+            }
+            let s = class_sizes(&LongTailProfile::Zipf { mu: mu_for(None, if_, 100) }, n_max, 100);
+            let want = n_max as f64 / if_;
+            prop_assert!((s[99] as f64 - want).abs() <= 1.0 + 1e-9 * want, "{} vs {}", s[99], want);
+        }
+
         #[test]
         fn sizes_are_non_increasing_and_bounded(mu in 0.0f64..3.0, n_max in 1usize..5000, c in 1usize..200) {
             let s = class_sizes(&LongTailProfile::Zipf { mu }, n_max, c);

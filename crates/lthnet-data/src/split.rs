@@ -33,7 +33,13 @@ impl ListEntry {
     }
 }
 
-/// Read a list file (plain or `.gz`).
+/// Read a list file (plain or `.gz`): `relative/path l_1 … l_C` per line, 0/1 labels; blank
+/// lines are skipped.
+///
+/// # Errors
+/// [`DataError::Io`] if the file cannot be read; [`DataError::Parse`] naming the file and line
+/// for a label that is not 0/1, a line without labels, or a label count that differs from the
+/// first line's.
 pub fn read_list_file(path: &Path) -> Result<Vec<ListEntry>, DataError> {
     let file = std::fs::File::open(path).map_err(io_err(path))?;
     let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
@@ -80,20 +86,33 @@ pub fn read_list_file(path: &Path) -> Result<Vec<ListEntry>, DataError> {
     Ok(out)
 }
 
-/// Write a list file.
+/// Write a list file (gzip'd if the name ends in `.gz`), atomically: a `.tmp` file renamed into
+/// place.
+///
+/// # Errors
+/// [`DataError::Io`] if the file cannot be written.
 pub fn write_list_file(path: &Path, entries: &[ListEntry]) -> Result<(), DataError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io_err(&tmp))?);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut text = Vec::with_capacity(entries.len() * 32);
     for e in entries {
-        let labels: Vec<&str> = e
-            .labels
-            .iter()
-            .map(|&v| if v != 0 { "1" } else { "0" })
-            .collect();
-        writeln!(f, "{} {}", e.path, labels.join(" ")).map_err(io_err(&tmp))?;
+        text.extend_from_slice(e.path.as_bytes());
+        for &v in &e.labels {
+            text.extend_from_slice(if v != 0 { b" 1" } else { b" 0" });
+        }
+        text.push(b'\n');
     }
-    f.flush().map_err(io_err(&tmp))?;
-    drop(f);
+    let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(&mut file, flate2::Compression::default());
+        gz.write_all(&text).map_err(io_err(&tmp))?;
+        gz.finish().map_err(io_err(&tmp))?;
+    } else {
+        file.write_all(&text).map_err(io_err(&tmp))?;
+    }
+    file.sync_all().map_err(io_err(&tmp))?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
@@ -111,8 +130,15 @@ pub struct Split {
 /// Draw, for every class `c`, `sizes[c]` items without replacement from `pool` (items of class
 /// `labels[i]`), seeded; the result is sorted by index within each class, classes in order.
 ///
+/// Reproducibility: one `rand_chacha::ChaCha8Rng::seed_from_u64(seed)` stream shuffles each
+/// class's pool items (in pool order) in turn, class 0 first, and the first `sizes[c]` are kept.
+/// The same pool, labels, sizes and seed give the same split on every platform.
+///
 /// # Errors
-/// If a class has fewer items in the pool than requested.
+/// [`DataError::Invalid`] if a class has fewer items in the pool than requested.
+///
+/// # Panics
+/// If an index in `pool` is out of range of `labels`.
 pub fn sample_per_class(
     pool: &[usize],
     labels: &[u32],
@@ -144,14 +170,22 @@ pub fn sample_per_class(
     Ok(out)
 }
 
-/// Carve a per-class validation set out of `train`: a fraction `fraction` of each class (at least
-/// one item when the class has two or more), seeded. Returns `(train, validation)`.
+/// Carve a per-class validation set out of `train` for model selection: a fraction `fraction` of
+/// each class (rounded, at least one item when the class has two or more, never its last item),
+/// seeded like [`sample_per_class`]. Returns `(train, validation)`, both sorted.
+///
+/// # Panics
+/// If `fraction` is not in `[0, 1]` or an index is out of range of `labels`.
 pub fn validation_split(
     train: &[usize],
     labels: &[u32],
     fraction: f64,
     seed: u64,
 ) -> (Vec<usize>, Vec<usize>) {
+    assert!(
+        (0.0..=1.0).contains(&fraction),
+        "validation fraction must be in [0, 1], got {fraction}"
+    );
     let c = train
         .iter()
         .map(|&i| labels[i] as usize + 1)
@@ -165,7 +199,7 @@ pub fn validation_split(
     let (mut tr, mut va) = (Vec::new(), Vec::new());
     for items in &mut per {
         items.shuffle(&mut rng);
-        let k = if items.len() >= 2 {
+        let k = if items.len() >= 2 && fraction > 0.0 {
             ((items.len() as f64 * fraction).round() as usize).clamp(1, items.len() - 1)
         } else {
             0
@@ -180,7 +214,12 @@ pub fn validation_split(
 
 /// The LTHNet CIFAR protocol on a train/test pair concatenated as `[train…, test…]`
 /// (`n_train` training items first): query = the test items, database = the training items,
-/// train = a long-tail subset of the database with `sizes[c]` items of class `c`, seeded.
+/// train = a long-tail subset of the database with `sizes[c]` items of class `c`, seeded
+/// (see [`sample_per_class`]). Also used for CIFAR-10, Fashion-MNIST (query = t10k) and image
+/// folders with a train/test (or database/query) pair.
+///
+/// # Errors
+/// [`DataError::Invalid`] if a class has fewer database items than `sizes` asks for.
 pub fn cifar_protocol(
     labels: &[u32],
     n_train: usize,
@@ -197,6 +236,90 @@ pub fn cifar_protocol(
     })
 }
 
+/// A protocol for data without an official test split (the digits): per class, a seeded
+/// `query_per_class` items are the query set, the rest is the database, and train is a
+/// long-tail subset of the database with `sizes[c]` items of class `c`.
+///
+/// # Errors
+/// [`DataError::Invalid`] if a class has too few items.
+pub fn holdout_protocol(
+    labels: &[u32],
+    num_classes: usize,
+    query_per_class: usize,
+    sizes: &[usize],
+    seed: u64,
+) -> Result<Split, DataError> {
+    let all: Vec<usize> = (0..labels.len()).collect();
+    let query = sample_per_class(&all, labels, &vec![query_per_class; num_classes], seed)?;
+    let mut is_query = vec![false; labels.len()];
+    for &q in &query {
+        is_query[q] = true;
+    }
+    let database: Vec<usize> = all.into_iter().filter(|&i| !is_query[i]).collect();
+    let train = sample_per_class(&database, labels, sizes, seed.wrapping_add(1))?;
+    Ok(Split {
+        train,
+        query,
+        database,
+    })
+}
+
+/// The HashNet-list protocol (ImageNet100): `database` and `query` list files (the
+/// `database.txt` and `test.txt` of HashNet / DeepHash-pytorch), one-hot; items are numbered
+/// `[database…, query…]`, and train is a long-tail subset of the database with `sizes[c]` items
+/// of class `c`. Returns the split and the concatenated entries (for [`Split::save_entries`]).
+///
+/// # Errors
+/// [`DataError::Invalid`] if an entry is not one-hot, the two lists have different label
+/// widths, or a class has too few database items.
+pub fn list_protocol(
+    database: Vec<ListEntry>,
+    query: Vec<ListEntry>,
+    sizes: &[usize],
+    seed: u64,
+) -> Result<(Split, Vec<ListEntry>), DataError> {
+    let n_db = database.len();
+    let entries: Vec<ListEntry> = database.into_iter().chain(query).collect();
+    let width = entries.first().map_or(0, |e| e.labels.len());
+    let labels: Vec<u32> = entries
+        .iter()
+        .map(|e| {
+            if e.labels.len() != width {
+                return Err(DataError::Invalid(format!(
+                    "{}: {} labels, expected {width}",
+                    e.path,
+                    e.labels.len()
+                )));
+            }
+            e.class().ok_or_else(|| {
+                DataError::Invalid(format!(
+                    "{} is not one-hot; long-tail sampling needs single labels",
+                    e.path
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let split = cifar_protocol(&labels, n_db, sizes, seed)?;
+    Ok((split, entries))
+}
+
+/// Per-class sizes of a split: `[train, query, database]` counts for each class.
+///
+/// # Panics
+/// If an index is out of range of `labels` or a label is `>= num_classes`.
+pub fn class_table(split: &Split, labels: &[u32], num_classes: usize) -> Vec<[usize; 3]> {
+    let mut t = vec![[0usize; 3]; num_classes];
+    for (k, items) in [&split.train, &split.query, &split.database]
+        .into_iter()
+        .enumerate()
+    {
+        for &i in items {
+            t[labels[i] as usize][k] += 1;
+        }
+    }
+    t
+}
+
 /// Stable pseudo-paths `"{prefix}/train/00042"` and `"{prefix}/test/00007"` for a
 /// `[train…, test…]` concatenation.
 pub fn pseudo_paths(prefix: &str, n_train: usize, n_test: usize) -> Vec<String> {
@@ -207,8 +330,44 @@ pub fn pseudo_paths(prefix: &str, n_train: usize, n_test: usize) -> Vec<String> 
 }
 
 impl Split {
+    /// Save as `train.txt`, `query.txt`, `database.txt` in `dir`, writing `entries[i]` for each
+    /// item `i` (paths and multi-hot labels as given).
+    ///
+    /// # Errors
+    /// [`DataError::Io`] if `dir` or a file cannot be written; [`DataError::Invalid`] if an
+    /// index is out of range of `entries`.
+    pub fn save_entries(&self, dir: &Path, entries: &[ListEntry]) -> Result<(), DataError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        for (name, items) in [
+            ("train.txt", &self.train),
+            ("query.txt", &self.query),
+            ("database.txt", &self.database),
+        ] {
+            let rows: Vec<ListEntry> = items
+                .iter()
+                .map(|&i| {
+                    entries.get(i).cloned().ok_or_else(|| {
+                        DataError::Invalid(format!(
+                            "item {i} of {name} is out of range ({} entries)",
+                            entries.len()
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            write_list_file(&dir.join(name), &rows)?;
+        }
+        Ok(())
+    }
+
     /// Save as `train.txt`, `query.txt`, `database.txt` in `dir`, with one-hot labels and the
     /// given per-item paths.
+    ///
+    /// # Errors
+    /// [`DataError::Io`] if `dir` or a file cannot be written; [`DataError::Invalid`] for a
+    /// label `>= num_classes`.
+    ///
+    /// # Panics
+    /// If an index is out of range of `paths` or `labels`.
     pub fn save(
         &self,
         dir: &Path,
@@ -226,19 +385,28 @@ impl Split {
                 .iter()
                 .map(|&i| {
                     let mut l = vec![0u8; num_classes];
-                    l[labels[i] as usize] = 1;
-                    ListEntry {
+                    *l.get_mut(labels[i] as usize).ok_or_else(|| {
+                        DataError::Invalid(format!(
+                            "label {} of {} is outside 0..{num_classes}",
+                            labels[i], paths[i]
+                        ))
+                    })? = 1;
+                    Ok(ListEntry {
                         path: paths[i].clone(),
                         labels: l,
-                    }
+                    })
                 })
-                .collect();
+                .collect::<Result<_, DataError>>()?;
             write_list_file(&dir.join(name), &entries)?;
         }
         Ok(())
     }
 
     /// Load a split saved by [`Split::save`], mapping paths back to item indices with `paths`.
+    ///
+    /// # Errors
+    /// As [`read_list_file`], and [`DataError::Parse`] (file and line) for a path that is not
+    /// in `paths`.
     pub fn load(dir: &Path, paths: &[String]) -> Result<Self, DataError> {
         let index: std::collections::HashMap<&str, usize> = paths
             .iter()
@@ -309,6 +477,71 @@ mod tests {
         assert!(e.contains("query.txt:2") && e.contains("\"2\""), "{e}");
         std::fs::write(dir.path().join("query.txt"), "a 0 1\nb 0 1 0\n").unwrap();
         assert!(read_list_file(&dir.path().join("query.txt")).is_err());
+        let gz = dir.path().join("list.txt.gz");
+        let entries = vec![ListEntry {
+            path: "p/q.jpg".into(),
+            labels: vec![0, 1, 1],
+        }];
+        write_list_file(&gz, &entries).unwrap();
+        assert_eq!(&std::fs::read(&gz).unwrap()[..2], &[0x1f, 0x8b]);
+        assert_eq!(read_list_file(&gz).unwrap(), entries);
+    }
+
+    #[test]
+    fn holdout_and_list_protocols() {
+        let labels: Vec<u32> = (0..60).map(|i| (i % 3) as u32).collect();
+        let s = holdout_protocol(&labels, 3, 5, &[10, 6, 2], 3).unwrap();
+        assert_eq!(s.query.len(), 15);
+        assert_eq!(s.database.len(), 45);
+        assert!(s.train.iter().all(|t| s.database.binary_search(t).is_ok()));
+        assert!(s.query.iter().all(|q| s.database.binary_search(q).is_err()));
+        assert_eq!(
+            class_table(&s, &labels, 3),
+            vec![[10, 5, 15], [6, 5, 15], [2, 5, 15]]
+        );
+        let entry = |p: &str, c: usize| ListEntry {
+            path: p.into(),
+            labels: (0..2).map(|k| (k == c) as u8).collect(),
+        };
+        let db = vec![entry("a", 0), entry("b", 1), entry("c", 0)];
+        let q = vec![entry("d", 1)];
+        let (s, entries) = list_protocol(db, q, &[1, 1], 0).unwrap();
+        assert_eq!(s.query, vec![3]);
+        assert_eq!(s.database, vec![0, 1, 2]);
+        assert_eq!(s.train.len(), 2);
+        let dir = tempfile::tempdir().unwrap();
+        s.save_entries(dir.path(), &entries).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("query.txt")).unwrap();
+        assert_eq!(text, "d 0 1\n");
+        let multi = vec![ListEntry {
+            path: "m".into(),
+            labels: vec![1, 1],
+        }];
+        assert!(list_protocol(multi, vec![], &[0, 0], 0).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sampling_is_deterministic_per_seed(
+            seed in proptest::prelude::any::<u64>(),
+            n in 20usize..200,
+            c in 1usize..6,
+        ) {
+            let labels: Vec<u32> = (0..n).map(|i| (i % c) as u32).collect();
+            let pool: Vec<usize> = (0..n).collect();
+            let sizes: Vec<usize> = (0..c).map(|k| (n / c) >> k.min(3)).collect();
+            let a = sample_per_class(&pool, &labels, &sizes, seed).unwrap();
+            let b = sample_per_class(&pool, &labels, &sizes, seed).unwrap();
+            proptest::prop_assert_eq!(&a, &b);
+            proptest::prop_assert_eq!(a.len(), sizes.iter().sum::<usize>());
+            let mut dedup = a.clone();
+            dedup.sort_unstable();
+            dedup.dedup();
+            proptest::prop_assert_eq!(dedup.len(), a.len());
+            for (k, &want) in sizes.iter().enumerate() {
+                proptest::prop_assert_eq!(a.iter().filter(|&&i| labels[i] as usize == k).count(), want);
+            }
+        }
     }
 
     #[test]

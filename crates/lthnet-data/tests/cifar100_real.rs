@@ -1,9 +1,10 @@
 //! The real CIFAR-100 (binary, xz-compressed) from `$LTHNET_DATA_DIR/cifar100-binary` and the
 //! paper's IF=100 split. Skips with a message when the data is absent.
 
+use lthnet_data::Split;
 use lthnet_data::cifar::{CifarSplit, read_cifar100};
 use lthnet_data::longtail::{LongTailProfile, Preset, class_sizes, mu_for};
-use lthnet_data::split::cifar_protocol;
+use lthnet_data::split::{cifar_protocol, pseudo_paths, read_list_file};
 
 #[test]
 fn real_cifar100_and_the_if100_split() {
@@ -41,4 +42,22 @@ fn real_cifar100_and_the_if100_split() {
         counts[labels[i] as usize] += 1;
     }
     assert_eq!(counts, sizes);
+
+    // Saved as list files and read back: train ⊂ database, labels equal the dataset's.
+    let out = tempfile::tempdir().unwrap();
+    let paths = pseudo_paths("cifar100", 50_000, 10_000);
+    split.save(out.path(), &paths, &labels, 100).unwrap();
+    assert_eq!(Split::load(out.path(), &paths).unwrap(), split);
+    let train_list = read_list_file(&out.path().join("train.txt")).unwrap();
+    let db: std::collections::HashSet<String> = read_list_file(&out.path().join("database.txt"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(train_list.len(), 2598);
+    for (e, &i) in train_list.iter().zip(&split.train) {
+        assert!(db.contains(&e.path), "{} not in the database", e.path);
+        assert_eq!(e.class(), Some(train.labels[i]));
+        assert_eq!(e.path, format!("cifar100/train/{i:05}"));
+    }
 }

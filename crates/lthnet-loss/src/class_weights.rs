@@ -13,7 +13,8 @@ pub enum WeightNorm {
     /// `w · C / Σ w` (Cui et al.'s reference code; the default).
     #[default]
     SumToC,
-    /// `w / mean w`.
+    /// `w / mean w`. Over the classes this is the same scale as `SumToC` (mean w = Σw / C); it
+    /// is kept as a separate name because both spellings occur in the literature.
     Mean,
 }
 

@@ -33,10 +33,11 @@ pub struct ClassBalancedCrossEntropyLossConfig {
 }
 
 impl ClassBalancedCrossEntropyLossConfig {
-    /// Build the loss.
+    /// Build the loss (the class weights become a `[num_classes]` tensor on `device`).
     ///
     /// # Panics
-    /// If β ∉ [0, 1) or a class count is zero.
+    /// If β ∉ [0, 1) or a class count is zero (its effective number `1 − β⁰` is 0; the
+    /// message names the class).
     pub fn init<B: Backend>(&self, device: &B::Device) -> ClassBalancedCrossEntropyLoss<B> {
         let weights = class_balanced_weights(&self.class_counts, self.beta, self.norm);
         let n = weights.len();
@@ -47,8 +48,15 @@ impl ClassBalancedCrossEntropyLossConfig {
     }
 }
 
-/// Class-balanced cross-entropy `Σ_b w_{y_b}·(−log softmax(x_b)_{y_b}) / divisor`, computed with
-/// `log_softmax` (log-sum-exp), so logits of ±1e4 stay finite.
+/// Cross-entropy on logits, optionally class-balanced (LTHNet Eqs. 12–13; Cui et al.,
+/// *Class-Balanced Loss Based on Effective Number of Samples*, CVPR 2019):
+///
+/// `L = Σ_b w_{y_b}·(−log softmax(x_b)_{y_b}) / divisor`, with `w_c = (1 − β)/(1 − β^{n_c})`
+/// normalised by a [`WeightNorm`], and the divisor `B` ([`BatchDivisor::BatchSize`], the
+/// authors' code) or `Σ_b w_{y_b}` ([`BatchDivisor::WeightSum`], Burn's and PyTorch's weighted
+/// CE). β = 0 is exactly plain cross-entropy (every weight is 1). The log-probabilities come
+/// from `log_softmax` (log-sum-exp), so logits of ±1e4 stay finite (the authors' code takes
+/// `log` of the softmax output, which gives inf once it underflows).
 #[derive(Module, Debug)]
 #[module(custom_display)]
 pub struct ClassBalancedCrossEntropyLoss<B: Backend> {

@@ -3,6 +3,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
+use burn::nn::loss::Reduction;
 use burn::prelude::*;
 use burn::tensor::Int;
 use rand::seq::SliceRandom;
@@ -143,7 +144,6 @@ pub fn hash_centres(num_classes: usize, bits: usize, seed: u64) -> HashCentres {
                 rejections = 0;
             }
         }
-        let _ = rng.random::<u8>();
     }
     let (mut min_d, mut sum, mut pairs) = (usize::MAX, 0f64, 0usize);
     for i in 0..packed.len() {
@@ -166,19 +166,41 @@ pub fn hash_centres(num_classes: usize, bits: usize, seed: u64) -> HashCentres {
     }
 }
 
+/// The fixed random ±1 vector that fills the zero entries of multi-label centres
+/// ([`HashCentres::multi_label_centre`]): draw it once per run, seeded.
+pub fn random_fill(bits: usize, seed: u64) -> Vec<i8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..bits)
+        .map(|_| if rng.random::<bool>() { 1 } else { -1 })
+        .collect()
+}
+
 /// Configuration of [`CsqLoss`].
 #[derive(Config, Debug)]
 pub struct CsqLossConfig {
-    /// Weight λ of the quantisation term mean((|u| − 1)²).
+    /// Weight λ of the quantisation term mean((|u| − 1)²) (1e-4 as in DeepHash-pytorch; the
+    /// official code uses 0.05 for ResNet-50).
     #[config(default = 1e-4)]
     pub lambda: f64,
+    /// Batch reduction of [`CsqLoss::forward`] (mean by default).
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
 }
 
 impl CsqLossConfig {
     /// Build the loss.
+    ///
+    /// # Panics
+    /// If λ is negative or not finite.
     pub fn init(&self) -> CsqLoss {
+        assert!(
+            self.lambda >= 0.0 && self.lambda.is_finite(),
+            "lambda must be non-negative and finite, got {}",
+            self.lambda
+        );
         CsqLoss {
             lambda: self.lambda,
+            reduction: self.reduction.clone(),
         }
     }
 }
@@ -189,6 +211,8 @@ impl CsqLossConfig {
 #[derive(Module, Debug, Clone)]
 pub struct CsqLoss {
     lambda: f64,
+    #[module(skip)]
+    reduction: Reduction,
 }
 
 impl CsqLoss {
@@ -217,7 +241,10 @@ impl CsqLoss {
         bce + quant.mul_scalar(self.lambda)
     }
 
-    /// Batch mean, with class targets looked up in `centres` (`[num_classes, bits]`).
+    /// The batch loss (reduced as configured, mean by default), with class targets looked up in
+    /// `centres` (`[num_classes, bits]` of ±1, e.g. [`HashCentres::to_tensor`]). For multi-label
+    /// data build the per-sample centres with [`HashCentres::multi_label_centre`] and call
+    /// [`CsqLoss::forward_no_reduction`].
     ///
     /// # Shapes
     /// - `z`: `[batch, bits]`, `targets`: `[batch]`, `centres`: `[num_classes, bits]` → `[1]`
@@ -228,7 +255,7 @@ impl CsqLoss {
         centres: Tensor<B, 2>,
     ) -> Tensor<B, 1> {
         let c = centres.select(0, targets);
-        self.forward_no_reduction(z, c).mean()
+        crate::dcwh::reduce(self.forward_no_reduction(z, c), &self.reduction)
     }
 }
 

@@ -6,9 +6,12 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
+use burn::nn::loss::Reduction;
 use burn::prelude::*;
 use burn::tensor::Int;
 use burn::tensor::activation::relu;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::stable_softplus as softplus;
 
@@ -56,6 +59,14 @@ fn classwise<B: Backend>(
     cross_entropy_no_reduction(logits, targets)
 }
 
+/// Reduce per-sample losses `[batch]` to `[1]`: `Mean`/`Auto`/`BatchMean` average, `Sum` sums.
+pub(crate) fn reduce<B: Backend>(per_sample: Tensor<B, 1>, reduction: &Reduction) -> Tensor<B, 1> {
+    match reduction {
+        Reduction::Sum => per_sample.sum(),
+        Reduction::Mean | Reduction::Auto | Reduction::BatchMean => per_sample.mean(),
+    }
+}
+
 /// sgn with sgn(0) = +1.
 fn sign<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     x.greater_equal_elem(0.0)
@@ -76,6 +87,9 @@ pub struct DcwhLossConfig {
     /// Weight of the vertex constraint ‖sgn(h) − h‖².
     #[config(default = 0.01)]
     pub vertex_weight: f64,
+    /// Batch reduction of [`DcwhLoss::forward`] (mean by default; `Sum` sums).
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
 }
 
 impl DcwhLossConfig {
@@ -93,18 +107,26 @@ impl DcwhLossConfig {
             inv_sigma_sq: self.inv_sigma_sq,
             cubic_weight: self.cubic_weight,
             vertex_weight: self.vertex_weight,
+            reduction: self.reduction.clone(),
         }
     }
 }
 
-/// DCWH: class-wise CE to fixed centres (passed to `forward`; recompute them with
-/// [`class_means`] on the schedule of a [`CentreUpdate`]) plus the cubic and vertex constraints,
-/// each averaged over the batch exactly once (the re-implementation divides some terms twice).
+/// DCWH (Zhe, Chen, Yan, *Deep Class-Wise Hashing*, IEEE TNNLS 2020): per sample
+///
+/// `ℓ_b = −log softmax_j(−‖h_b − μ_j‖² / (2σ²))_{y_b} + w_c·Σ relu(|h_b| − 1.1) + w_v·‖sgn(h_b) − h_b‖²`
+///
+/// with fixed centres `μ` passed to `forward` (constants: recompute them with [`class_means`] on
+/// the schedule of a [`CentreUpdate`]), `D = ‖h‖² + ‖μ‖² − 2hμᵀ` clamped at 0 and the CE by
+/// log-sum-exp. Each term is averaged over the batch exactly once (the re-implementation
+/// divides some terms by the batch size twice); `sgn` (with sgn(0) = +1) has no gradient.
 #[derive(Module, Debug, Clone)]
 pub struct DcwhLoss {
     inv_sigma_sq: f64,
     cubic_weight: f64,
     vertex_weight: f64,
+    #[module(skip)]
+    reduction: Reduction,
 }
 
 impl DcwhLoss {
@@ -130,7 +152,12 @@ impl DcwhLoss {
         clw + cubic.mul_scalar(self.cubic_weight) + vertex.mul_scalar(self.vertex_weight)
     }
 
-    /// Batch mean.
+    /// The batch loss, reduced as configured (mean by default).
+    ///
+    /// # Arguments
+    /// - `h`: the continuous (tanh) codes.
+    /// - `targets`: class indices in `0..num_classes`.
+    /// - `centres`: the class centres, treated as constants (detach them if they carry a graph).
     ///
     /// # Shapes
     /// - `h`: `[batch, bits]`, `targets`: `[batch]`, `centres`: `[num_classes, bits]` → `[1]`
@@ -140,7 +167,10 @@ impl DcwhLoss {
         targets: Tensor<B, 1, Int>,
         centres: Tensor<B, 2>,
     ) -> Tensor<B, 1> {
-        self.forward_no_reduction(h, targets, centres).mean()
+        reduce(
+            self.forward_no_reduction(h, targets, centres),
+            &self.reduction,
+        )
     }
 }
 
@@ -195,22 +225,55 @@ pub struct IdcwhLossConfig {
     pub beta: f64,
     /// 1/σ² of the class-wise loss.
     pub inv_sigma_sq: f64,
+    /// Seed of the N(0, 1) initial centres (ChaCha8, independent of the backend's RNG).
+    #[config(default = 0)]
+    pub seed: u64,
+    /// How `L_csl` is reduced over the Z × C (batch label, centre) pairs: `Sum` (the slides'
+    /// Σ, the default), `Mean`/`Auto` (mean over the pairs, so γ does not scale with C) or
+    /// `BatchMean` (sum divided by Z).
+    #[config(default = "Reduction::Sum")]
+    pub csl_reduction: Reduction,
 }
 
 impl IdcwhLossConfig {
-    /// Build the loss with learnable centres drawn from N(0, 1) (seed them with `B::seed`).
-    ///
-    /// # Panics
-    /// If a size is zero or `inv_sigma_sq` is not positive.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> IdcwhLoss<B> {
+    fn assertions(&self) {
         assert!(
             self.num_classes > 0 && self.bits > 0,
-            "num_classes and bits must be positive"
+            "num_classes and bits must be positive, got {} and {}",
+            self.num_classes,
+            self.bits
         );
-        assert!(self.inv_sigma_sq > 0.0, "inv_sigma_sq must be positive");
-        let centres = Tensor::random(
-            [self.num_classes, self.bits],
-            burn::tensor::Distribution::Normal(0.0, 1.0),
+        assert!(
+            self.inv_sigma_sq > 0.0,
+            "inv_sigma_sq must be positive, got {}",
+            self.inv_sigma_sq
+        );
+        assert!(
+            self.gamma >= 0.0 && self.beta >= 0.0,
+            "gamma and beta must be non-negative, got {} and {}",
+            self.gamma,
+            self.beta
+        );
+    }
+
+    /// Build the loss with learnable centres drawn from N(0, 1) with [`IdcwhLossConfig::seed`]
+    /// (the same centres on every backend).
+    ///
+    /// # Panics
+    /// If a size is zero, `inv_sigma_sq` is not positive or a weight is negative.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> IdcwhLoss<B> {
+        self.assertions();
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let values: Vec<f32> = (0..self.num_classes * self.bits)
+            .map(|_| {
+                // Box–Muller.
+                let u: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+                let v: f64 = rng.random();
+                ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+            })
+            .collect();
+        let centres = Tensor::from_data(
+            TensorData::new(values, [self.num_classes, self.bits]),
             device,
         );
         IdcwhLoss {
@@ -218,18 +281,22 @@ impl IdcwhLossConfig {
             gamma: self.gamma,
             beta: self.beta,
             inv_sigma_sq: self.inv_sigma_sq,
+            csl_reduction: self.csl_reduction.clone(),
         }
     }
 }
 
-/// IDCWH: `L_clw(h; μ) + γ·L_csl(U, μ) + β·L_quant`, with learnable centres `μ` (a parameter of
-/// this module: optimise it together with the network).
+/// IDCWH (Zhang & Yan, *Improved Deep Classwise Hashing With Centers Similarity Learning*,
+/// ICPR 2020): `L_clw(h; μ) + γ·L_csl(U, μ) + β·L_quant`, with learnable centres `μ` (a
+/// parameter of this module: optimise it together with the network).
 ///
-/// - `U`: one binary centre per distinct label in the batch, `u_z = sgn(Σ_{b: y_b = z} sgn(h_b))`
-///   (a bitwise majority vote, ties → +1), a constant for autodiff.
-/// - `L_csl = mean_{z, j} [softplus(θ_zj) − s_zj·θ_zj]` with `θ_zj = ½·l·cos(u_z, μ_j)`,
-///   `s_zj = 1{z = j}`. **\[decision\]** averaged over the Z × C pairs (the slides sum them), so γ
-///   does not scale with the number of classes.
+/// - `L_clw`: the DCWH class-wise CE (see [`DcwhLoss`]) to the learnable centres, batch mean.
+/// - `U`: one binary centre per distinct label z in the batch,
+///   `u_z = sgn(Σ_{b: y_b = z} sgn(h_b))` (a bitwise majority vote of exact integer-valued sums,
+///   ties → +1), a constant for autodiff, so `L_csl` reaches only `μ`.
+/// - `L_csl = Σ_{z, j} softplus(θ_zj) − s_zj·θ_zj` with `θ_zj = ½·l·cos(u_z, μ_j)` and
+///   `s_zj = 1{z = j}`, softplus computed stably; reduced over the pairs as configured
+///   ([`IdcwhLossConfig::csl_reduction`], the slides' sum by default).
 /// - `L_quant = mean_b ‖sgn(h_b) − h_b‖²`.
 #[derive(Module, Debug)]
 pub struct IdcwhLoss<B: Backend> {
@@ -238,10 +305,12 @@ pub struct IdcwhLoss<B: Backend> {
     gamma: f64,
     beta: f64,
     inv_sigma_sq: f64,
+    #[module(skip)]
+    csl_reduction: Reduction,
 }
 
 impl<B: Backend> IdcwhLoss<B> {
-    /// The centre-similarity loss alone.
+    /// The centre-similarity loss `L_csl` alone (its gradient reaches only the centres).
     ///
     /// # Shapes
     /// - `h`: `[batch, bits]`, `targets`: `[batch]` → `[1]`
@@ -259,8 +328,13 @@ impl<B: Backend> IdcwhLoss<B> {
         let s = Tensor::<B, 2>::eye(classes, &theta.device());
         let term =
             (softplus(theta.clone()) - s * theta) * present.clone().expand([classes, classes]);
+        let total = term.sum();
         let z = present.sum();
-        term.sum() / (z.mul_scalar(classes as f32))
+        match self.csl_reduction {
+            Reduction::Sum => total,
+            Reduction::Mean | Reduction::Auto => total / z.mul_scalar(classes as f32),
+            Reduction::BatchMean => total / z,
+        }
     }
 
     /// Per-sample class-wise + quantisation losses (the centre-similarity term is a batch term;

@@ -1,7 +1,9 @@
 //! # lthnet-loss
 //!
 //! The losses of LTHNet and of the hashing methods it is compared with, shaped like Burn's
-//! (`XConfig` → `X`, `forward` and `forward_no_reduction`, `# Shapes` docs), on any backend:
+//! (`XConfig` → `X`, `forward` and `forward_no_reduction`, `# Shapes` docs, Burn's [`Reduction`]
+//! where a batch reduction is a choice), on any backend. Every value and gradient is checked
+//! against PyTorch (`tests/fixtures/make_fixtures.py`) and by finite differences.
 //!
 //! - [`ClassBalancedCrossEntropyLoss`]: CE on logits (β = 0) and class-balanced CE with the
 //!   effective number of samples (Cui et al., CVPR 2019; LTHNet Eq. 13).
@@ -35,9 +37,12 @@ pub use cross_entropy::{
     BatchDivisor, ClassBalancedCrossEntropyLoss, ClassBalancedCrossEntropyLossConfig,
     cross_entropy_no_reduction,
 };
-pub use csq::{CsqLoss, CsqLossConfig, HashCentres, hadamard, hash_centres};
+pub use csq::{CsqLoss, CsqLossConfig, HashCentres, hadamard, hash_centres, random_fill};
 pub use dcwh::{CentreUpdate, DcwhLoss, DcwhLossConfig, IdcwhLoss, IdcwhLossConfig, class_means};
 pub use square::{SquareLoss, SquareLossConfig};
+
+/// Burn's loss reduction enum, used by the configs here.
+pub use burn::nn::loss::Reduction;
 
 use burn::prelude::*;
 

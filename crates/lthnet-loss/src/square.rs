@@ -2,6 +2,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
+use burn::nn::loss::Reduction;
 use burn::prelude::*;
 use burn::tensor::Int;
 
@@ -19,6 +20,9 @@ pub struct SquareLossConfig {
     /// Weight normalisation.
     #[config(default = "WeightNorm::SumToC")]
     pub norm: WeightNorm,
+    /// Batch reduction of [`SquareLoss::forward`] (mean over the batch by default).
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
 }
 
 impl SquareLossConfig {
@@ -31,15 +35,20 @@ impl SquareLossConfig {
         let n = w.len();
         SquareLoss {
             weights: Tensor::from_data(TensorData::new(w, [n]), device),
+            reduction: self.reduction.clone(),
         }
     }
 }
 
-/// `w_{y}·Σ_c (ŷ_c − 1{c = y})²`, summed over classes and averaged over the batch
-/// (a project decision: the paper does not say how the batch is reduced).
+/// LTHNet_sq's square loss on the raw classifier scores ŷ = FC(h) (no softmax):
+/// `ℓ_b = w_{y_b}·Σ_c (ŷ_bc − 1{c = y_b})²`, summed over classes and averaged over the batch
+/// (**\[decision\]**: the paper does not say how the batch is reduced), with the same optional
+/// class-balanced weight as [`crate::ClassBalancedCrossEntropyLoss`] (all 1 for β = 0).
 #[derive(Module, Debug)]
 pub struct SquareLoss<B: Backend> {
     weights: Tensor<B, 1>,
+    #[module(skip)]
+    reduction: Reduction,
 }
 
 impl<B: Backend> SquareLoss<B> {
@@ -58,12 +67,13 @@ impl<B: Backend> SquareLoss<B> {
         sq * self.weights.clone().select(0, targets)
     }
 
-    /// Batch mean of [`SquareLoss::forward_no_reduction`].
+    /// [`SquareLoss::forward_no_reduction`] reduced over the batch as configured (mean by
+    /// default).
     ///
     /// # Shapes
     /// - `scores`: `[batch, num_classes]`, `targets`: `[batch]` → `[1]`
     pub fn forward(&self, scores: Tensor<B, 2>, targets: Tensor<B, 1, Int>) -> Tensor<B, 1> {
-        self.forward_no_reduction(scores, targets).mean()
+        crate::dcwh::reduce(self.forward_no_reduction(scores, targets), &self.reduction)
     }
 }
 

@@ -1,8 +1,21 @@
 //! Packed binary codes: bit `j` of a code is 1 for +1 and 0 for −1, stored in `u64` words
 //! (bit `j` in word `j / 64`, position `j % 64`); unused high bits are always 0.
+//!
+//! Codes come from relaxed real values through sgn with **sgn(0) = +1**
+//! ([`PackedCodes::from_signs`], `PackedCodes::from_tensor` with the `burn` feature), from ±1 or
+//! 0/1 `i8` matrices ([`PackedCodes::from_i8`]), from faiss-packed bytes, or from files
+//! ([`crate::io`]).
 
 /// `n` binary codes of `bits` bits each, packed into `words_per_code` `u64` words per code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// ```
+/// use lthnet_retrieval::PackedCodes;
+/// // Relaxed codes (e.g. tanh outputs): sgn(0) = +1.
+/// let c = PackedCodes::from_signs(&[0.3, -0.9, 0.0, -0.2], 4);
+/// assert_eq!(c.to_signs_i8(), vec![1, -1, 1, -1]);
+/// assert_eq!(c.words(), &[0b0101]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PackedCodes {
     n: usize,
     bits: usize,
@@ -42,8 +55,11 @@ impl PackedCodes {
         }
     }
 
-    /// Pack `i8` codes (±1, or 0/1 where 0 means −1; any value > 0 is bit 1, and 0 is treated as
-    /// −1 only when `zero_is_negative`, else as +1 like sgn(0)).
+    /// Pack `i8` codes (`n × bits` row-major): a value > 0 is bit 1 (+1), a value < 0 is bit 0
+    /// (−1), and 0 is −1 when `zero_is_negative` (0/1 codes) or +1 otherwise (sgn(0) = +1).
+    ///
+    /// # Panics
+    /// If `bits` is zero or `values.len()` is not a multiple of `bits`.
     pub fn from_i8(values: &[i8], bits: usize, zero_is_negative: bool) -> Self {
         let f: Vec<f32> = values
             .iter()
@@ -55,7 +71,7 @@ impl PackedCodes {
         Self::from_signs(&f, bits)
     }
 
-    /// Build from already packed words (`n × words_per_code`).
+    /// Build from already packed words (`n × words_per_code`, `words_per_code = ⌈bits/64⌉`).
     ///
     /// # Panics
     /// If the sizes disagree or bits beyond `bits` are set.
@@ -82,7 +98,11 @@ impl PackedCodes {
         }
     }
 
-    /// faiss-style packed bytes (`n × ⌈bits/8⌉`, bit `j` in byte `j/8`, LSB first).
+    /// From faiss-style packed bytes (`n × ⌈bits/8⌉`, bit `j` in byte `j/8`, LSB first), as
+    /// `IndexBinaryFlat` and `np.packbits(..., bitorder="little")` store them.
+    ///
+    /// # Panics
+    /// If `bytes.len()` is not a multiple of `⌈bits/8⌉`, or bits beyond `bits` are set.
     pub fn from_faiss_bytes(bytes: &[u8], bits: usize) -> Self {
         let bpc = bits.div_ceil(8);
         assert!(
@@ -130,7 +150,11 @@ impl PackedCodes {
         out
     }
 
-    /// Pack the signs of a Burn tensor of relaxed codes `[n, bits]` (sgn(0) = +1).
+    /// Pack the signs of a Burn tensor of relaxed codes `[n, bits]` (sgn(0) = +1). The data is
+    /// read with `into_data()` (a device-to-host copy on GPU backends) and converted to `f32`.
+    ///
+    /// # Panics
+    /// If the tensor has zero columns.
     #[cfg(feature = "burn")]
     pub fn from_tensor<B: burn::tensor::backend::Backend>(t: burn::tensor::Tensor<B, 2>) -> Self {
         let [_, bits] = t.dims();
@@ -162,7 +186,31 @@ impl PackedCodes {
         self.words_per_code
     }
 
+    /// Bit `j` of code `i`: `true` for +1.
+    ///
+    /// # Panics
+    /// If `i` or `j` is out of range.
+    pub fn bit(&self, i: usize, j: usize) -> bool {
+        assert!(j < self.bits, "bit {j} of a {}-bit code", self.bits);
+        self.code(i)[j / 64] >> (j % 64) & 1 == 1
+    }
+
+    /// The codes `range` as a new store (e.g. to split a database into chunks).
+    ///
+    /// # Panics
+    /// If the range is out of bounds.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        let w = self.words_per_code;
+        Self::from_words(
+            self.words[range.start * w..range.end * w].to_vec(),
+            self.bits,
+        )
+    }
+
     /// The words of code `i`.
+    ///
+    /// # Panics
+    /// If `i` is out of range.
     pub fn code(&self, i: usize) -> &[u64] {
         &self.words[i * self.words_per_code..(i + 1) * self.words_per_code]
     }
@@ -204,6 +252,28 @@ mod tests {
     fn i8_zero_one_codes() {
         let c = PackedCodes::from_i8(&[0, 1, 1, 0], 2, true);
         assert_eq!(c.to_signs_i8(), vec![-1, 1, 1, -1]);
+    }
+
+    #[test]
+    fn bit_access_and_slices() {
+        let c = PackedCodes::from_i8(&[1, -1, 0, 1, 1, -1], 3, false);
+        assert!(c.bit(0, 0) && !c.bit(0, 1) && c.bit(0, 2));
+        assert_eq!(c.slice(1..2).to_signs_i8(), vec![1, 1, -1]);
+    }
+
+    #[cfg(feature = "burn")]
+    #[test]
+    fn from_burn_tensor() {
+        use burn::tensor::{Tensor, TensorData};
+        type B = burn::backend::Flex;
+        let device = Default::default();
+        let t = Tensor::<B, 2>::from_data(
+            TensorData::new(vec![0.5f32, -0.5, 0.0, -2.0, 3.0, 0.0], [2, 3]),
+            &device,
+        );
+        let c = PackedCodes::from_tensor(t);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.to_signs_i8(), vec![1, -1, 1, -1, 1, 1]);
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub enum Labels {
 
 impl Labels {
     /// Multi-hot labels from a dense `n × num_classes` 0/1 matrix (any non-zero is 1).
+    ///
+    /// # Panics
+    /// If `num_classes` is 0 or `dense.len()` is not a multiple of it.
     pub fn from_multi_hot(dense: &[u8], num_classes: usize) -> Self {
         assert!(num_classes > 0, "num_classes must be positive");
         assert!(
@@ -58,6 +61,27 @@ impl Labels {
         }
     }
 
+    /// Calls `f` with every class of item `i` (its class id, or every set bit of its multi-hot
+    /// row).
+    ///
+    /// # Panics
+    /// If `i` is out of range.
+    pub fn for_each_class(&self, i: usize, mut f: impl FnMut(usize)) {
+        match self {
+            Labels::Single(v) => f(v[i] as usize),
+            Labels::Multi { num_classes, words } => {
+                let wpr = num_classes.div_ceil(64);
+                for (w, &bits) in words[i * wpr..(i + 1) * wpr].iter().enumerate() {
+                    let mut b = bits;
+                    while b != 0 {
+                        f(w * 64 + b.trailing_zeros() as usize);
+                        b &= b - 1;
+                    }
+                }
+            }
+        }
+    }
+
     /// The class of item `i` for single-label sets.
     pub fn single(&self, i: usize) -> Option<u32> {
         match self {
@@ -94,5 +118,28 @@ pub(crate) fn relevance_into(query: &Labels, qi: usize, db: &Labels, rel: &mut [
             }
         }
         _ => panic!("query and database labels must both be single-label or both multi-hot"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_and_relevance() {
+        let m = Labels::from_multi_hot(&[1, 0, 1, 0, 0, 0], 3);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.num_classes(), 3);
+        let mut got = Vec::new();
+        m.for_each_class(0, |k| got.push(k));
+        assert_eq!(got, vec![0, 2]);
+        let mut rel = vec![true; 2];
+        relevance_into(&m, 0, &m, &mut rel);
+        assert_eq!(rel, vec![true, false]);
+        let s = Labels::Single(vec![3, 1, 3]);
+        assert_eq!(s.num_classes(), 4);
+        let mut rel = vec![false; 3];
+        relevance_into(&s, 0, &s, &mut rel);
+        assert_eq!(rel, vec![true, false, true]);
     }
 }

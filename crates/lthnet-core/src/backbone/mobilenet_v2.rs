@@ -223,7 +223,7 @@ impl<B: Backend> MobileNetV2<B> {
     /// # Errors
     /// As [`MobileNetV2::load`]; the partially loaded network is dropped.
     pub fn load_weights(self, path: &Path) -> Result<Self, CoreError> {
-        load_pytorch_layout::<B, _>(self, path, &[], |_| false)
+        load_pytorch_layout::<B, _>(self, path, &[], |_| false, "")
     }
 
     /// Turn `u8` HWC images of any size into the network's input: `(p − 127) × 0.00784…` per

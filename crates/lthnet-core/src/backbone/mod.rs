@@ -26,12 +26,15 @@ pub mod mobilenet_v2;
 pub mod resnet;
 mod weights;
 
+use std::path::Path;
+
 use burn::prelude::*;
 
 pub use cifar::{CifarNet, CifarNetConfig};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
 pub use resnet::{ResNet, ResNetBlock, ResNetConfig};
 
+use crate::CoreError;
 use crate::model::FeatureExtractor;
 
 /// Configuration of a [`Backbone`]: which network, and its shape.
@@ -46,6 +49,36 @@ pub enum BackboneConfig {
 }
 
 impl BackboneConfig {
+    /// Build the backbone and load pretrained weights from `path`: a torchvision state dict for
+    /// [`BackboneConfig::ResNet`] ([`ResNet::load_weights`]), the MobileNetV2 safetensors for
+    /// [`BackboneConfig::MobileNetV2`] ([`MobileNetV2::load_weights`]).
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] for [`BackboneConfig::CifarNet`], which has no pretrained weights;
+    /// otherwise as the inner loader ([`CoreError::Io`], [`CoreError::WeightImport`]).
+    ///
+    /// # Panics
+    /// If the inner configuration is invalid.
+    pub fn init_pretrained<B: Backend>(
+        &self,
+        path: &Path,
+        device: &B::Device,
+    ) -> Result<Backbone<B>, CoreError> {
+        Ok(match self {
+            BackboneConfig::ResNet(c) => Backbone::ResNet(c.init(device).load_weights(path)?),
+            BackboneConfig::MobileNetV2(c) => {
+                Backbone::MobileNetV2(c.init(device).load_weights(path)?)
+            }
+            BackboneConfig::CifarNet(_) => {
+                return Err(CoreError::Config(
+                    "CifarNet has no pretrained weights: build it with `init` and train it from \
+                     scratch"
+                        .into(),
+                ));
+            }
+        })
+    }
+
     /// Size of the pooled feature the backbone produces.
     pub fn d_feature(&self) -> usize {
         match self {

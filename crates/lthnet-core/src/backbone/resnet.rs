@@ -282,7 +282,15 @@ impl<B: Backend> ResNet<B> {
     /// # Errors
     /// As [`ResNet::load`]; the partially loaded network is dropped.
     pub fn load_weights(self, path: &Path) -> Result<Self, CoreError> {
-        load_pytorch_layout::<B, _>(self, path, &TORCHVISION_REMAP, ignored_torchvision_key)
+        load_pytorch_layout::<B, _>(
+            self,
+            path,
+            &TORCHVISION_REMAP,
+            ignored_torchvision_key,
+            "(keys are listed as module paths: `downsample.conv`/`downsample.bn` stand for \
+             torchvision's `downsample.0`/`downsample.1`, `gamma`/`beta` for BatchNorm \
+             `weight`/`bias`)",
+        )
     }
 
     /// Size of the pooled feature (512 for ResNet-18/34, 2048 for ResNet-50 at base width 64).
@@ -370,12 +378,14 @@ mod tests {
 
     #[test]
     fn parameter_counts_match_torchvision() {
-        // torchvision resnet18/34 parameter counts minus fc (512·1000 + 1000).
+        // torchvision resnet18/34 parameter counts minus fc (512·1000 + 1000); Burn's
+        // `num_params` also counts the BatchNorm running mean and variance (2 × 4800 / 8512
+        // BatchNorm channels).
         let device = Default::default();
         let n18 = ResNetConfig::resnet18().init::<Flex>(&device).num_params();
-        assert_eq!(n18, 11_689_512 - 513_000);
+        assert_eq!(n18, 11_689_512 - 513_000 + 2 * 4800);
         let n34 = ResNetConfig::resnet34().init::<Flex>(&device).num_params();
-        assert_eq!(n34, 21_797_672 - 513_000);
+        assert_eq!(n34, 21_797_672 - 513_000 + 2 * 8512);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! would otherwise leave `layer1.2.*` unused without complaint), and reports every offending key
 //! in one [`CoreError::WeightImport`].
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use burn::prelude::*;
@@ -44,8 +45,9 @@ fn format_of(path: &Path) -> Result<Format, CoreError> {
 ///
 /// - `remap`: `(regex, replacement)` pairs applied to the file's keys before matching (the
 ///   key-remapping of `burn::store`).
-/// - `ignore_unused`: file keys (before remapping) that may be present without a matching module
+/// - `ignore_unused`: file keys (after remapping) that may be present without a matching module
 ///   parameter (e.g. a classifier that the backbone drops, `num_batches_tracked`).
+/// - `note`: appended to the error message (e.g. how module paths relate to the file's keys).
 ///
 /// PyTorch's BatchNorm `weight`/`bias` become Burn's `gamma`/`beta` and Linear weights are
 /// transposed ([`PyTorchToBurnAdapter`]), for both formats.
@@ -58,6 +60,7 @@ pub(crate) fn load_pytorch_layout<B, M>(
     path: &Path,
     remap: &[(&str, &str)],
     ignore_unused: impl Fn(&str) -> bool,
+    note: &str,
 ) -> Result<M, CoreError>
 where
     B: Backend,
@@ -115,11 +118,22 @@ where
             errs.join("; ")
         ));
     }
+    // burn-store 0.21 lists a PyTorch BatchNorm `weight`/`bias` as unused even when the adapter
+    // applied it as `gamma`/`beta`: those are not surplus.
+    let applied: HashSet<&str> = result.applied.iter().map(String::as_str).collect();
+    let adapted = |k: &str| {
+        let renamed = match (k.strip_suffix(".weight"), k.strip_suffix(".bias")) {
+            (Some(p), _) => format!("{p}.gamma"),
+            (_, Some(p)) => format!("{p}.beta"),
+            _ => return false,
+        };
+        applied.contains(renamed.as_str())
+    };
     let unexpected: Vec<&str> = result
         .unused
         .iter()
         .map(String::as_str)
-        .filter(|k| !ignore_unused(k))
+        .filter(|k| !ignore_unused(k) && !adapted(k))
         .collect();
     if !unexpected.is_empty() {
         problems.push(format!(
@@ -131,6 +145,9 @@ where
     if problems.is_empty() {
         Ok(module)
     } else {
+        if !note.is_empty() {
+            problems.push(note.to_string());
+        }
         Err(import_err(problems.join("\n")))
     }
 }
