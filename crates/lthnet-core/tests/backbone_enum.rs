@@ -77,11 +77,7 @@ fn trains_on_autodiff_backend() {
     let device = Default::default();
     let config = BackboneConfig::CifarNet(CifarNetConfig::new().with_channels(vec![4, 8]));
     let backbone: Backbone<Ad> = config.init(&device);
-    let x = Tensor::<Ad, 4>::random(
-        [4, 3, 8, 8],
-        burn::tensor::Distribution::Default,
-        &device,
-    );
+    let x = Tensor::<Ad, 4>::random([4, 3, 8, 8], burn::tensor::Distribution::Default, &device);
     let loss = backbone.forward(x.clone()).sum();
     let grads = loss.backward();
     let mut n_grads = 0;
@@ -102,7 +98,10 @@ struct CountGrads<'a> {
 }
 
 impl burn::module::ModuleVisitor<Autodiff<TestBackend>> for CountGrads<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<Autodiff<TestBackend>, D>>) {
+    fn visit_float<const D: usize>(
+        &mut self,
+        param: &burn::module::Param<Tensor<Autodiff<TestBackend>, D>>,
+    ) {
         if param.val().grad(self.grads).is_some() {
             *self.count += 1;
         }
