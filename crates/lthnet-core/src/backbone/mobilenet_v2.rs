@@ -33,8 +33,9 @@ use crate::model::FeatureExtractor;
 /// Input resolution of the pretrained model.
 pub const MOBILENET_V2_INPUT_SIZE: usize = 224;
 
-/// `(u8 − 127) × INPUT_SCALE` is the pretrained model's input scaling (≈ `u8/127.5 − 1`).
-pub const MOBILENET_V2_INPUT_SCALE: f32 = 0.007_843_137_718_737_125;
+/// `(u8 − 127) × INPUT_SCALE` is the pretrained model's input scaling (≈ `u8/127.5 − 1`); the
+/// f32 nearest to `0.007843137718737125`, the value in the TFLite graph.
+pub const MOBILENET_V2_INPUT_SCALE: f32 = 0.007_843_138;
 
 /// Size of the pooled feature.
 pub const MOBILENET_V2_D_FEATURE: usize = 1280;
