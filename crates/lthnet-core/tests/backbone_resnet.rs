@@ -122,7 +122,7 @@ fn write_zeros(path: &Path, tensors: &BTreeMap<String, Vec<usize>>) {
         offset += n;
     }
     let mut header = serde_json::to_vec(&header).unwrap();
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + header.len() + offset);
