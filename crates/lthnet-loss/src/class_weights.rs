@@ -56,6 +56,31 @@ pub fn class_balanced_weights(counts: &[usize], beta: f64, norm: WeightNorm) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn weights_are_finite_ordered_and_normalised(
+            counts in proptest::collection::vec(1usize..100_000, 1..50),
+            beta in 0.0f64..0.999_999,
+        ) {
+            let raw = class_balanced_weights(&counts, beta, WeightNorm::None);
+            prop_assert!(raw.iter().all(|w| w.is_finite() && *w > 0.0));
+            // Fewer samples, larger weight.
+            for (a, wa) in counts.iter().zip(&raw) {
+                for (b, wb) in counts.iter().zip(&raw) {
+                    if a < b {
+                        prop_assert!(wa >= wb);
+                    }
+                }
+            }
+            let c = counts.len() as f32;
+            let s: f32 = class_balanced_weights(&counts, beta, WeightNorm::SumToC).iter().sum();
+            prop_assert!((s - c).abs() <= 1e-4 * c);
+            let m = class_balanced_weights(&counts, beta, WeightNorm::Max);
+            prop_assert!((m.iter().cloned().fold(0.0f32, f32::max) - 1.0).abs() < 1e-6);
+        }
+    }
 
     #[test]
     fn beta_zero_is_uniform() {

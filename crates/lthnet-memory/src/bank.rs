@@ -2,7 +2,8 @@
 //!
 //! **Kernel** (a project decision; the paper does not state it), for class `i` with samples
 //! `v_n` and centroid `m_i`:
-//! - `f_n = v_n / max(‖v_n‖, 1e-12)`, `S_ab = ⟨f_a, f_b⟩` (cosine similarity);
+//! - `f_n = v_n / max(‖v_n‖, ε)`, `S_ab = ⟨f_a, f_b⟩` (cosine similarity; post-ReLU features
+//!   can be all zero, and a zero vector gets `L_nn = 0`, so it is never picked and never NaN);
 //! - quality `r_n = exp(α · cos(v_n, m_i))` with `α = θ / (2(1 − θ))`;
 //! - `L = diag(r) · S · diag(r)`, PSD by construction, so
 //!   `log det L_Y = 2α Σ_{n∈Y} cos(v_n, m_i) + log det S_Y`: θ ∈ [0, 1) trades closeness to the
@@ -29,10 +30,14 @@ pub struct MemoryConfig {
     /// Prototypes per class besides the centroid (k; 3 in the paper, 0 = centroids only).
     #[config(default = 3)]
     pub num_prototypes: usize,
-    /// Quality/diversity trade-off θ ∈ [0, 1) (α = θ/(2(1−θ))).
+    /// Quality/diversity trade-off θ ∈ [0, 1): the quality is `r_n = exp(α·cos(v_n, m_i))` with
+    /// α = θ/(2(1−θ)), so the DPP maximises `θ·Σ cos(v_n, m_i) + (1−θ)·log det S_Y` up to scale.
+    /// θ = 0 ignores the centroid (pure diversity); θ → 1 picks the samples closest to the
+    /// centroid. The default 0.5 (α = 0.5) is a project decision: the paper gives no kernel.
     #[config(default = 0.5)]
     pub theta: f64,
-    /// DPP numerical stop: the greedy run ends when the best gain d² is below ε.
+    /// The DPP's numerical stop (the greedy run ends when the best gain d² is below ε, 1e-10 as
+    /// in the reference code) and the norm floor of the cosine normalisation.
     #[config(default = 1e-10)]
     pub eps: f64,
 }
@@ -81,6 +86,19 @@ impl Memory {
 }
 
 impl MemoryConfig {
+    fn assertions(&self) {
+        assert!(
+            (0.0..1.0).contains(&self.theta),
+            "theta must be in [0, 1), got {}",
+            self.theta
+        );
+        assert!(
+            self.eps > 0.0 && self.eps.is_finite(),
+            "eps must be positive and finite, got {}",
+            self.eps
+        );
+    }
+
     /// α = θ / (2(1 − θ)).
     pub fn alpha(&self) -> f64 {
         self.theta / (2.0 * (1.0 - self.theta))
@@ -92,8 +110,13 @@ impl MemoryConfig {
     /// # Errors
     /// An empty class, a label out of range, a size mismatch or a non-finite feature.
     ///
+    /// # Arguments
+    /// - `features`: the raw `v_direct` of every training sample, row-major
+    ///   `labels.len() × d_feature`.
+    /// - `labels`: class of every sample, in `0..num_classes`.
+    ///
     /// # Panics
-    /// If θ is outside [0, 1).
+    /// If θ is outside [0, 1) or ε is not positive.
     pub fn build_memory(
         &self,
         features: &[f32],
@@ -101,11 +124,7 @@ impl MemoryConfig {
         labels: &[u32],
         num_classes: usize,
     ) -> Result<Memory, MemoryError> {
-        assert!(
-            (0.0..1.0).contains(&self.theta),
-            "theta must be in [0, 1), got {}",
-            self.theta
-        );
+        self.assertions();
         let mut acc = CentroidAccumulator::new(num_classes, d_feature);
         acc.add(features, labels)?;
         let centroids = acc.centroids()?;
@@ -149,7 +168,7 @@ impl MemoryConfig {
                             .zip(centroid)
                             .map(|(&a, &b)| a as f64 * b as f64)
                             .sum();
-                        let cos = dot / (vn.max(1e-12) * cnorm.max(1e-12));
+                        let cos = dot / (vn.max(self.eps) * cnorm.max(self.eps));
                         (alpha * cos).exp()
                     })
                     .collect();
@@ -185,7 +204,14 @@ impl MemoryConfig {
         })
     }
 
-    /// [`MemoryConfig::build_memory`] from a `[n, d_feature]` tensor on any backend.
+    /// [`MemoryConfig::build_memory`] from a `[n, d_feature]` tensor on any backend (read back to
+    /// the host once; run it on the inner backend of an autodiff model, see `burn-notes.md`).
+    ///
+    /// # Shapes
+    /// - `features`: `[n, d_feature]`, `labels`: `n` entries.
+    ///
+    /// # Errors
+    /// As [`MemoryConfig::build_memory`].
     pub fn build_memory_from_tensor<B: Backend>(
         &self,
         features: Tensor<B, 2>,
@@ -263,6 +289,43 @@ mod tests {
         assert_eq!(m.report[1].filled, 1);
         assert_eq!(&m.rows[7 * 3..8 * 3], &m.rows[4 * 3..5 * 3]);
         assert_eq!(m.filled_slots(), 1);
+    }
+
+    #[test]
+    fn zero_vectors_do_not_nan() {
+        // Class 0: two all-zero samples (dead ReLUs) and one live one; class 1: all zero.
+        let f = vec![0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0];
+        let y = vec![0, 0, 0, 1];
+        let m = MemoryConfig::new()
+            .with_num_prototypes(2)
+            .build_memory(&f, 2, &y, 2)
+            .unwrap();
+        assert!(m.rows.iter().all(|v| v.is_finite()));
+        assert_eq!(m.report[0].picks, vec![2]);
+        assert_eq!(m.report[0].filled, 1);
+        assert_eq!(m.report[1].filled, 2);
+        assert_eq!(m.report[1].stop, StopReason::Epsilon);
+        assert_eq!(m.filled_slots(), 3);
+    }
+
+    #[test]
+    fn duplicates_fill_with_the_centroid() {
+        // Three identical samples: one pick, then the DPP stops (d² = 0).
+        let f = vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0];
+        let m = MemoryConfig::new()
+            .build_memory(&f, 2, &[0, 0, 0], 1)
+            .unwrap();
+        assert_eq!(m.report[0].picks.len(), 1);
+        assert_eq!(m.report[0].filled, 2);
+        assert_eq!(&m.rows[4..6], &m.rows[0..2]);
+    }
+
+    #[test]
+    #[should_panic(expected = "theta must be in [0, 1)")]
+    fn theta_one_is_rejected() {
+        let _ = MemoryConfig::new()
+            .with_theta(1.0)
+            .build_memory(&[1.0], 1, &[0], 1);
     }
 
     #[test]

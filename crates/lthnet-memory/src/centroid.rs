@@ -24,6 +24,10 @@ impl CentroidAccumulator {
     }
 
     /// Add a batch of row-major features (`labels.len() × dim`).
+    ///
+    /// # Errors
+    /// A size mismatch, a label outside `0..num_classes` or a non-finite value; the batch is
+    /// then only partly added, so discard the accumulator.
     pub fn add(&mut self, features: &[f32], labels: &[u32]) -> Result<(), MemoryError> {
         let num_classes = self.counts.len();
         if features.len() != labels.len() * self.dim {
@@ -64,7 +68,13 @@ impl CentroidAccumulator {
         Ok(())
     }
 
-    /// Add a batch given as a tensor `[batch, dim]` on any backend (read back to the host).
+    /// Add a batch given as a tensor on any backend (read back to the host once).
+    ///
+    /// # Shapes
+    /// - `features`: `[batch, dim]`, `labels`: `batch` entries.
+    ///
+    /// # Errors
+    /// As [`CentroidAccumulator::add`].
     pub fn add_tensor<B: Backend>(
         &mut self,
         features: Tensor<B, 2>,

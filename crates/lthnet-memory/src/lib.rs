@@ -3,9 +3,12 @@
 //! LTHNet's memory: class centroids of `v_direct` plus `k` prototypes per class chosen by fast
 //! greedy MAP inference for a determinantal point process (Chen, Zhang, Zhou, NeurIPS 2018).
 //!
-//! - [`dpp`]: Algorithms 1 and 2 as plain `f64` functions over a lazily computed kernel.
+//! - [`dpp`]: Algorithm 1 ([`greedy_map`], [`greedy_map_features`]) and Algorithm 2
+//!   ([`greedy_map_window`], Givens rotations) as plain `f64` functions over a kernel given row
+//!   by row, no tensor backend needed; a [`Selection`] says why it stopped ([`StopReason`]).
 //! - [`CentroidAccumulator`]: streaming, exact class means (paper Eq. 3).
-//! - [`MemoryConfig::build_memory`]: the (k+1)·C × d memory (paper Eq. 4) in class-major slot order.
+//! - [`MemoryConfig::build_memory`]: the (k+1)·C × d memory (paper Eq. 4) in class-major slot
+//!   order, classes in parallel; [`Memory::to_tensor`] hands it to the model.
 //!
 //! ```
 //! use lthnet_memory::MemoryConfig;
@@ -25,5 +28,7 @@ pub mod error;
 
 pub use bank::{ClassReport, Memory, MemoryConfig};
 pub use centroid::CentroidAccumulator;
-pub use dpp::{Selection, StopReason, greedy_map, greedy_map_features, greedy_map_window};
+pub use dpp::{
+    Selection, StopReason, greedy_map, greedy_map_eager, greedy_map_features, greedy_map_window,
+};
 pub use error::MemoryError;
