@@ -25,11 +25,10 @@ use lthnet::backend::{Autodiff, Cpu};
 use lthnet::data::cifar::{CifarSplit, read_cifar100};
 use lthnet::data::longtail::{LongTailProfile, Preset, class_sizes, mu_for};
 use lthnet::data::split::cifar_protocol;
-use lthnet::experiment::{FeatureSplit, Method, run_method};
-use lthnet::model::backbone::MobileNetV2;
-use lthnet::model::feature_cache::{CacheKey, data_checksum, default_cache_dir, load_or_extract};
-use lthnet::model::train::{RunOptions, TrainConfig, collect_features};
-use lthnet::model::{FeatureSource, ImageSource, PixelNorm, Source};
+use lthnet::experiment::{FeatureSplit, Method, cached_mobilenet_features, run_method};
+use lthnet::model::feature_cache::default_cache_dir;
+use lthnet::model::train::{RunOptions, TrainConfig};
+use lthnet::model::{FeatureSource, Source};
 use lthnet::retrieval::PackedCodes;
 use lthnet::retrieval::io::{write_codes_npy, write_i64_npy};
 use serde::Deserialize;
@@ -109,33 +108,15 @@ pub fn run_spec(config: &std::path::Path, resume: bool) -> anyhow::Result<()> {
             let labels: Vec<u32> = train.labels.iter().chain(&test.labels).copied().collect();
             let mut images = train.images;
             images.extend_from_slice(&test.images);
-            let key = CacheKey {
-                backbone: "mobilenet_v2_1.0_224_imagenet(tf-hub, ptq-dequantized)".into(),
-                resolution: spec.resolution,
-                data_checksum: data_checksum(&images),
-            };
-            let path = default_cache_dir().join(format!(
-                "cifar100-mobilenetv2-{}-{}.lthfeat",
-                spec.resolution,
-                &key.data_checksum[..12]
-            ));
-            let source = ImageSource::new(
+            let all = cached_mobilenet_features::<Cpu>(
                 images,
-                [32, 32, 3],
-                labels.clone(),
+                labels,
+                &weights,
                 spec.resolution,
-                PixelNorm::MOBILENET_TF,
-            );
-            let cache = load_or_extract(&path, &key, || {
-                let model = MobileNetV2::<Cpu>::load(&weights, &device)?;
-                Ok((collect_features(&model, &source, 32, &device, true), 1280))
-            })?;
-            (
-                FeatureSource::new(cache.features, cache.d, labels),
-                n_train,
-                500,
-                Some(Preset::Cifar100),
-            )
+                &default_cache_dir(),
+                &device,
+            )?;
+            (all, n_train, 500, Some(Preset::Cifar100))
         }
         DatasetName::Digits => anyhow::bail!(
             "the digits dataset is served by `cargo run --release --example quickstart`; \

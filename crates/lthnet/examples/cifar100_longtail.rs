@@ -26,13 +26,10 @@ use lthnet::backend::{Autodiff, Cpu};
 use lthnet::data::cifar::{CifarSplit, read_cifar100};
 use lthnet::data::longtail::{LongTailProfile, Preset, class_sizes, mu_for};
 use lthnet::data::split::cifar_protocol;
-use lthnet::experiment::{FeatureSplit, Method, run_method};
-use lthnet::model::backbone::MobileNetV2;
-use lthnet::model::feature_cache::{CacheKey, data_checksum, default_cache_dir, load_or_extract};
-use lthnet::model::train::{LossKind, RunOptions, TrainConfig, collect_features};
-use lthnet::model::{
-    FeatureSource, ImageSource, LthNetHeadConfig, MetaEmbedding, PixelNorm, Source,
-};
+use lthnet::experiment::{FeatureSplit, Method, cached_mobilenet_features, run_method};
+use lthnet::model::feature_cache::default_cache_dir;
+use lthnet::model::train::{LossKind, RunOptions, TrainConfig};
+use lthnet::model::{LthNetHeadConfig, MetaEmbedding, Source};
 use lthnet::report::{Report, evaluate_codes, print_table, write_map_vs_class_size};
 
 #[global_allocator]
@@ -180,47 +177,21 @@ fn main() -> anyhow::Result<()> {
         train = train.subset(&(0..n.min(train.len())).collect::<Vec<_>>());
         test = test.subset(&(0..(n / 5).min(test.len())).collect::<Vec<_>>());
     }
-    let (n_train, n_test) = (train.len(), test.len());
+    let n_train = train.len();
     let labels: Vec<u32> = train.labels.iter().chain(&test.labels).copied().collect();
     let mut images = train.images;
     images.extend_from_slice(&test.images);
 
     // Frozen MobileNetV2 features of all images, cached.
     let device = Default::default();
-    let key = CacheKey {
-        backbone: "mobilenet_v2_1.0_224_imagenet(tf-hub, ptq-dequantized)".into(),
-        resolution: args.resolution,
-        data_checksum: data_checksum(&images),
-    };
-    let cache_path = args.cache_dir.join(format!(
-        "cifar100-mobilenetv2-{}-{}.lthfeat",
-        args.resolution,
-        &key.data_checksum[..12]
-    ));
-    let source = ImageSource::new(
+    let all = cached_mobilenet_features::<Cpu>(
         images,
-        [32, 32, 3],
         labels.clone(),
+        &args.weights,
         args.resolution,
-        PixelNorm::MOBILENET_TF,
-    );
-    let cache = load_or_extract(&cache_path, &key, || {
-        let model = MobileNetV2::<Cpu>::load(&args.weights, &device)?;
-        eprintln!(
-            "extracting MobileNetV2 features of {} images at {}px (cached at {})",
-            n_train + n_test,
-            args.resolution,
-            cache_path.display()
-        );
-        let t = std::time::Instant::now();
-        let f = collect_features(&model, &source, 32, &device, true);
-        eprintln!(
-            "feature extraction: {:.1} images/s",
-            (n_train + n_test) as f64 / t.elapsed().as_secs_f64()
-        );
-        Ok((f, 1280))
-    })?;
-    let all = FeatureSource::new(cache.features, cache.d, labels.clone());
+        &args.cache_dir,
+        &device,
+    )?;
 
     std::fs::create_dir_all(&args.out_dir)?;
     let mut reports: Vec<(u32, Report)> = Vec::new();

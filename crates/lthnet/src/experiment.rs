@@ -152,3 +152,57 @@ pub fn run_method<B: AutodiffBackend>(
         }
     }
 }
+
+/// Frozen MobileNetV2 features (1280-d) of `images` (`n × 32 × 32 × 3` HWC, CIFAR order), resized
+/// to `resolution` and cached in `cache_dir` under a key of backbone, resolution and a SHA-256
+/// of the pixels; extracted on the `B` backend (with a progress bar) only when the cache is
+/// missing, stale or corrupt.
+///
+/// # Errors
+/// The weights cannot be loaded, or the cache cannot be written.
+pub fn cached_mobilenet_features<B: burn::tensor::backend::Backend>(
+    images: Vec<u8>,
+    labels: Vec<u32>,
+    weights: &std::path::Path,
+    resolution: usize,
+    cache_dir: &std::path::Path,
+    device: &B::Device,
+) -> Result<FeatureSource, CoreError> {
+    use lthnet_core::backbone::MobileNetV2;
+    use lthnet_core::feature_cache::{CacheKey, data_checksum, load_or_extract};
+    use lthnet_core::train::collect_features;
+    use lthnet_core::{ImageSource, PixelNorm};
+
+    let n = labels.len();
+    let key = CacheKey {
+        backbone: "mobilenet_v2_1.0_224_imagenet(tf-hub, ptq-dequantized)".into(),
+        resolution,
+        data_checksum: data_checksum(&images),
+    };
+    let path = cache_dir.join(format!(
+        "cifar100-mobilenetv2-{resolution}-{}.lthfeat",
+        &key.data_checksum[..12]
+    ));
+    let source = ImageSource::new(
+        images,
+        [32, 32, 3],
+        labels.clone(),
+        resolution,
+        PixelNorm::MOBILENET_TF,
+    );
+    let cache = load_or_extract(&path, &key, || {
+        let model = MobileNetV2::<B>::load(weights, device)?;
+        eprintln!(
+            "extracting MobileNetV2 features of {n} images at {resolution}px (cached at {})",
+            path.display()
+        );
+        let t = Instant::now();
+        let f = collect_features(&model, &source, 32, device, true);
+        eprintln!(
+            "feature extraction: {:.1} images/s",
+            n as f64 / t.elapsed().as_secs_f64()
+        );
+        Ok((f, 1280))
+    })?;
+    Ok(FeatureSource::new(cache.features, cache.d, labels))
+}

@@ -81,22 +81,14 @@ where
     S: Source,
     M: HashNetwork<B, S::Input<B>>,
 {
-    let d = model.head().d_feature();
-    let mut out = Vec::with_capacity(source.len() * d);
-    let idx: Vec<usize> = (0..source.len()).collect();
-    for chunk in idx.chunks(eval_batch.max(1)) {
-        let v = model.forward_v_direct(source.batch::<B>(chunk, device));
-        out.extend(
-            v.into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .expect("f32 data"),
-        );
-        if let Some(pb) = progress {
-            pb.inc(chunk.len() as u64);
-        }
-    }
-    out
+    let hidden = ProgressBar::hidden();
+    batched_rows(
+        source,
+        eval_batch,
+        device,
+        progress.unwrap_or(&hidden),
+        |x| model.forward_v_direct(x),
+    )
 }
 
 /// Encode `source` with a trained network: the relaxed codes `h` (`n × q`, row-major), batched.
@@ -114,20 +106,10 @@ where
     S: Source,
     M: HashNetwork<B, S::Input<B>>,
 {
-    let q = model.head().d_code();
     let pb = progress_bar(progress, source.len() as u64, "encode");
-    let mut out = Vec::with_capacity(source.len() * q);
-    let idx: Vec<usize> = (0..source.len()).collect();
-    for chunk in idx.chunks(batch_size.max(1)) {
-        let o = model.forward_hash(source.batch::<B>(chunk, device), memory.clone());
-        out.extend(
-            o.h.into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .expect("f32 data"),
-        );
-        pb.inc(chunk.len() as u64);
-    }
+    let out = batched_rows(source, batch_size, device, &pb, |x| {
+        model.forward_hash(x, memory.clone()).h
+    });
     pb.finish_and_clear();
     out
 }
@@ -146,19 +128,38 @@ where
     E: crate::model::FeatureExtractor<B>,
 {
     let pb = progress_bar(progress, source.len() as u64, "features");
-    let mut out = Vec::with_capacity(source.len() * backbone.d_output());
+    let out = batched_rows(source, batch_size, device, &pb, |x| backbone.features(x));
+    pb.finish_and_clear();
+    out
+}
+
+/// Run `f` over `source` in chunks of `batch_size` items (in order) and concatenate the
+/// row-major `f32` outputs: the one batched, gradient-free pass behind the memory refresh,
+/// encoding and feature extraction.
+fn batched_rows<B, S, F>(
+    source: &S,
+    batch_size: usize,
+    device: &B::Device,
+    pb: &ProgressBar,
+    mut f: F,
+) -> Vec<f32>
+where
+    B: Backend,
+    S: Source,
+    F: FnMut(S::Input<B>) -> Tensor<B, 2>,
+{
+    let mut out = Vec::new();
     let idx: Vec<usize> = (0..source.len()).collect();
     for chunk in idx.chunks(batch_size.max(1)) {
-        let f = backbone.features(source.batch::<B>(chunk, device));
+        let rows = f(source.batch::<B>(chunk, device));
         out.extend(
-            f.into_data()
+            rows.into_data()
                 .convert::<f32>()
                 .into_vec::<f32>()
                 .expect("f32 data"),
         );
         pb.inc(chunk.len() as u64);
     }
-    pb.finish_and_clear();
     out
 }
 
