@@ -45,11 +45,20 @@ pub use dataset::{ImageDataset, OfficialSplit};
 pub use error::DataError;
 pub use split::{ListEntry, Split};
 
-/// Where the shared real datasets live: `$LTHNET_DATA_DIR`, else `../shared/data` next to the
-/// workspace (the project's machines). Tests skip with a message when it does not exist.
+/// Where the shared real datasets live, the first that exists of: `$LTHNET_DATA_DIR`;
+/// `shared/data` in the current directory or one of its ancestors (a run from inside a clone next
+/// to `shared/`); `../shared/data` next to the workspace this crate was compiled in. When none
+/// exists, `$LTHNET_DATA_DIR` if set, else the last candidate (so error messages name a path).
+/// Tests skip with a message when it does not exist.
 pub fn default_data_dir() -> std::path::PathBuf {
-    match std::env::var_os("LTHNET_DATA_DIR") {
-        Some(d) => d.into(),
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    if let Some(d) = std::env::var_os("LTHNET_DATA_DIR") {
+        return d.into();
     }
+    let compiled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let from_cwd = std::env::current_dir().ok().and_then(|cwd| {
+        cwd.ancestors()
+            .map(|a| a.join("shared/data"))
+            .find(|p| p.is_dir())
+    });
+    from_cwd.unwrap_or(compiled)
 }

@@ -1,5 +1,7 @@
 //! One LTHNet training step (forward, backward, RMSprop) at the paper's sizes:
-//! d_input 512, d_feature 2000, C = 100, k = 3 (400 memory slots), 64 bits.
+//! d_input 512, d_feature 2000, C = 100, k = 3 (400 memory slots), 64 bits — the head alone
+//! (`head_step`, the frozen-feature path) and the head behind the small from-scratch CNN
+//! (`cifarnet_step`: `CifarNet` with its default stages 64-128-256-512 on 32×32 RGB input).
 //!
 //! Run (default `flex` backend, mimalloc):
 //!     cargo bench -p lthnet --bench train_step
@@ -13,7 +15,8 @@ use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use lthnet::backend::{Autodiff, Cpu};
-use lthnet::model::{LthNetHead, LthNetHeadConfig};
+use lthnet::model::backbone::{CifarNet, CifarNetConfig};
+use lthnet::model::{HashNetwork, LthNet, LthNetHead, LthNetHeadConfig};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -32,19 +35,44 @@ fn main() {
 fn head_step(bencher: divan::Bencher, batch: usize) {
     let device = Default::default();
     let cfg = LthNetHeadConfig::new(D_INPUT, NUM_CLASSES, BITS);
-    let mut model: Option<LthNetHead<B>> = Some(cfg.init::<B>(&device));
+    let x = Tensor::<B, 2>::random(
+        [batch, D_INPUT],
+        burn::tensor::Distribution::Default,
+        &device,
+    );
+    let model: LthNetHead<B> = cfg.init::<B>(&device);
+    step_bench(bencher, model, &cfg, x, batch);
+}
+
+#[divan::bench(args = [8, 16, 128], sample_count = 10)]
+fn cifarnet_step(bencher: divan::Bencher, batch: usize) {
+    let device = Default::default();
+    let cfg = LthNetHeadConfig::new(D_INPUT, NUM_CLASSES, BITS);
+    let x = Tensor::<B, 4>::random(
+        [batch, 3, 32, 32],
+        burn::tensor::Distribution::Default,
+        &device,
+    );
+    let model: LthNet<B, CifarNet<B>> =
+        LthNet::new(CifarNetConfig::new().init(&device), cfg.init(&device));
+    step_bench(bencher, model, &cfg, x, batch);
+}
+
+/// Time forward + cross-entropy + backward + RMSprop (lr 1e-5, wd 5e-4) of `model` on `x`.
+fn step_bench<M, I>(bencher: divan::Bencher, model: M, cfg: &LthNetHeadConfig, x: I, batch: usize)
+where
+    M: HashNetwork<B, I> + AutodiffModule<B>,
+    I: Clone,
+{
+    let device = Default::default();
+    let mut model = Some(model);
     let mut optim = RmsPropConfig::new()
         .with_momentum(0.0)
         .with_epsilon(1e-8)
         .with_weight_decay(Some(WeightDecayConfig::new(5e-4)))
-        .init::<B, LthNetHead<B>>();
+        .init::<B, M>();
     let memory = Tensor::<B, 2>::random(
         [cfg.num_slots(), cfg.d_feature],
-        burn::tensor::Distribution::Default,
-        &device,
-    );
-    let x = Tensor::<B, 2>::random(
-        [batch, D_INPUT],
         burn::tensor::Distribution::Default,
         &device,
     );
@@ -52,7 +80,7 @@ fn head_step(bencher: divan::Bencher, batch: usize) {
     let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [batch]), &device);
     bencher.bench_local(|| {
         let m = model.take().expect("model");
-        let out = m.forward(x.clone(), Some(memory.clone()));
+        let out = m.forward_hash(x.clone(), Some(memory.clone()));
         let loss = log_softmax(out.logits, 1)
             .gather(1, targets.clone().reshape([batch, 1]))
             .mean()

@@ -97,7 +97,7 @@ struct Args {
     /// Code lengths.
     #[arg(long, value_delimiter = ',', default_value = "64")]
     bits: Vec<usize>,
-    /// Methods: lthnet-k3, lthnet-k0, dme-off, sq, cb, csq, dcwh, lsh, pcah, itq.
+    /// Methods: lthnet-k3, lthnet-k0, dme-off, sq, cb, csq, dcwh, idcwh, lsh, pcah, itq.
     #[arg(
         long,
         value_delimiter = ',',
@@ -160,6 +160,15 @@ fn method(name: &str, base: &TrainConfig) -> anyhow::Result<Method> {
             "DCWH",
             with_head(head.with_meta_embedding(MetaEmbedding::Off))
                 .with_loss(LossKind::Dcwh { inv_sigma_sq: 1.0 }),
+        ),
+        "idcwh" => lth(
+            "IDCWH",
+            with_head(head.with_meta_embedding(MetaEmbedding::Off)).with_loss(LossKind::Idcwh {
+                inv_sigma_sq: 1.0,
+                gamma: 0.1,
+                beta: 0.01,
+                centre_lr_scale: 0.5,
+            }),
         ),
         "lsh" => Method::Lsh,
         "pcah" => Method::Pcah,
@@ -233,7 +242,13 @@ fn main() -> anyhow::Result<()> {
                     ..Default::default()
                 };
                 let codes = run_method::<Autodiff<Cpu>>(&m, &fs, bits, &device, &options)?;
-                let r = evaluate_codes(&m.name(), &codes, &fs, &train_sizes)?;
+                let r = evaluate_codes(
+                    &m.name(),
+                    &codes,
+                    fs.query.labels(),
+                    fs.database.labels(),
+                    &train_sizes,
+                )?;
                 println!(
                     "{:<24} IF {imbalance:>3} {bits:>2} bits: MAP {:.4} (tie-aware {:.4}; paper {})  [{:.0} s]",
                     r.name,

@@ -132,7 +132,13 @@ fn main() -> anyhow::Result<()> {
     let mut reports: Vec<Report> = Vec::new();
     for method in &methods {
         let codes = run_method::<Autodiff<Cpu>>(method, &split, args.bits, &device, &options)?;
-        let report = evaluate_codes(&method.name(), &codes, &split, &train_sizes)?;
+        let report = evaluate_codes(
+            &method.name(),
+            &codes,
+            split.query.labels(),
+            split.database.labels(),
+            &train_sizes,
+        )?;
         if matches!(method, Method::LthNet { .. }) {
             std::fs::create_dir_all(&args.out_dir)?;
             let path = args.out_dir.join("pr_curve.svg");

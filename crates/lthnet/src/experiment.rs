@@ -3,10 +3,12 @@
 
 use std::time::Instant;
 
+use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use lthnet_baselines::{HashFit, Itq, ItqConfig, Lsh, LshConfig, Pcah, PcahConfig};
-use lthnet_core::train::{RunOptions, TrainConfig, encode_relaxed, init_seed, train};
-use lthnet_core::{CoreError, FeatureSource, LthNetHead, Source};
+use lthnet_core::backbone::{CifarNet, CifarNetConfig};
+use lthnet_core::train::{EpochRecord, RunOptions, TrainConfig, encode_relaxed, init_seed, train};
+use lthnet_core::{CoreError, FeatureSource, HashNetwork, ImageSource, LthNet, LthNetHead, Source};
 
 /// Train / query / database features of one protocol.
 #[derive(Debug, Clone)]
@@ -83,6 +85,8 @@ pub struct Codes {
     pub fit_seconds: f64,
     /// Mean training loss of the last epoch (LTHNet only).
     pub final_loss: Option<f64>,
+    /// Per-epoch records of the training run (LTHNet only; empty for the shallow baselines).
+    pub history: Vec<EpochRecord>,
 }
 
 fn signs(relaxed: Vec<f32>) -> Vec<f32> {
@@ -113,26 +117,13 @@ pub fn run_method<B: AutodiffBackend>(
             config.head.num_classes = split.num_classes();
             init_seed::<B>(device, config.seed);
             let model: LthNetHead<B> = config.head.init(device);
-            let trained = train::<B, _, _>(&config, model, &split.train, device, options)?;
-            let fit_seconds = started.elapsed().as_secs_f64();
-            let inner_device = device.clone();
-            let encode = |s: &FeatureSource| {
-                signs(encode_relaxed::<B::InnerBackend, _, _>(
-                    &trained.model,
-                    trained.memory.clone(),
-                    s,
-                    config.eval_batch_size,
-                    &inner_device,
-                    options.progress,
-                ))
-            };
-            Ok(Codes {
-                query: encode(&split.query),
-                database: encode(&split.database),
-                bits,
-                fit_seconds,
-                final_loss: trained.history.last().map(|r| r.loss),
-            })
+            train_and_encode(
+                &config,
+                model,
+                [&split.train, &split.query, &split.database],
+                device,
+                options,
+            )
         }
         Method::Lsh | Method::Pcah | Method::Itq => {
             let x = split.train.features();
@@ -148,9 +139,106 @@ pub fn run_method<B: AutodiffBackend>(
                 bits,
                 fit_seconds,
                 final_loss: None,
+                history: Vec::new(),
             })
         }
     }
+}
+
+/// Train `model` with Algorithm 1 on `train` and return the ±1 codes of `query` and `database`
+/// (encoded with the final model and its refreshed memory).
+fn train_and_encode<B, M, S>(
+    config: &TrainConfig,
+    model: M,
+    [train_set, query, database]: [&S; 3],
+    device: &B::Device,
+    options: &RunOptions,
+) -> Result<Codes, CoreError>
+where
+    B: AutodiffBackend,
+    S: Source,
+    M: AutodiffModule<B> + HashNetwork<B, S::Input<B>>,
+    M::InnerModule: HashNetwork<B::InnerBackend, S::Input<B::InnerBackend>>,
+{
+    let started = Instant::now();
+    let trained = train::<B, _, _>(config, model, train_set, device, options)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let encode = |s: &S| {
+        signs(encode_relaxed::<B::InnerBackend, _, _>(
+            &trained.model,
+            trained.memory.clone(),
+            s,
+            config.eval_batch_size,
+            device,
+            options.progress,
+        ))
+    };
+    Ok(Codes {
+        query: encode(query),
+        database: encode(database),
+        bits: config.head.d_code,
+        fit_seconds,
+        final_loss: trained.history.last().map(|r| r.loss),
+        history: trained.history,
+    })
+}
+
+/// Train / query / database images of one protocol, for end-to-end training.
+#[derive(Debug, Clone)]
+pub struct ImageSplit {
+    /// Training images (with the training augmentation set on the source).
+    pub train: ImageSource,
+    /// Query images.
+    pub query: ImageSource,
+    /// Database images.
+    pub database: ImageSource,
+}
+
+/// Train LTHNet end to end from scratch — a [`CifarNet`] built from `backbone` in front of the
+/// head of `config` — on `split.train` with `bits` bits, and encode query and database.
+///
+/// `config.head.d_input` is set to the backbone's feature size, `d_code` to `bits` and
+/// `num_classes` from the labels; parameters are initialised from `config.seed`.
+pub fn run_from_scratch<B: AutodiffBackend>(
+    config: &TrainConfig,
+    backbone: &CifarNetConfig,
+    split: &ImageSplit,
+    bits: usize,
+    device: &B::Device,
+    options: &RunOptions,
+) -> Result<Codes, CoreError> {
+    let mut config = config.clone();
+    config.head.d_code = bits;
+    config.head.d_input = backbone.d_feature();
+    config.head.num_classes = [&split.train, &split.query, &split.database]
+        .iter()
+        .flat_map(|s| s.labels().iter())
+        .map(|&l| l as usize + 1)
+        .max()
+        .unwrap_or(0);
+    init_seed::<B>(device, config.seed);
+    let model: LthNet<B, CifarNet<B>> =
+        LthNet::new(backbone.init(device), config.head.init(device));
+    train_and_encode(
+        &config,
+        model,
+        [&split.train, &split.query, &split.database],
+        device,
+        options,
+    )
+}
+
+/// Raw pixels as features (`p / 255`, HWC order, `labels.len() × dim`): what the shallow
+/// baselines hash when no backbone is in play.
+///
+/// # Panics
+/// If `images.len()` is not `labels.len() × dim`.
+pub fn pixel_features(images: &[u8], dim: usize, labels: Vec<u32>) -> FeatureSource {
+    FeatureSource::new(
+        images.iter().map(|&p| f32::from(p) / 255.0).collect(),
+        dim,
+        labels,
+    )
 }
 
 /// Frozen MobileNetV2 features (1280-d) of `images` (`n × 32 × 32 × 3` HWC, CIFAR order), resized

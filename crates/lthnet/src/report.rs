@@ -3,14 +3,13 @@
 
 use std::path::Path;
 
-use lthnet_core::Source;
 use lthnet_retrieval::{
     ClassBreakdown, EvalConfig, EvalReport, GroupThresholds, Labels, PackedCodes, class_breakdown,
     evaluate,
 };
 use plotters::prelude::*;
 
-use crate::experiment::{Codes, FeatureSplit};
+use crate::experiment::Codes;
 
 /// The evaluation of one method.
 #[derive(Debug, Clone)]
@@ -27,18 +26,19 @@ pub struct Report {
     pub fit_seconds: f64,
 }
 
-/// Evaluate `codes` on `split` (queries against the database, single-label relevance) and
-/// break MAP down by the training size of the query's class.
+/// Evaluate `codes` (queries against the database, single-label relevance: the labels of the
+/// query and database items) and break MAP down by the training size of the query's class.
 pub fn evaluate_codes(
     name: &str,
     codes: &Codes,
-    split: &FeatureSplit,
+    query_labels: &[u32],
+    database_labels: &[u32],
     train_class_sizes: &[usize],
 ) -> Result<Report, lthnet_core::CoreError> {
     let q = PackedCodes::from_signs(&codes.query, codes.bits);
     let db = PackedCodes::from_signs(&codes.database, codes.bits);
-    let ql = Labels::Single(split.query.labels().to_vec());
-    let dl = Labels::Single(split.database.labels().to_vec());
+    let ql = Labels::Single(query_labels.to_vec());
+    let dl = Labels::Single(database_labels.to_vec());
     let eval = evaluate(&q, &ql, &db, &dl, &EvalConfig::default());
     let breakdown = class_breakdown(&eval, &ql, train_class_sizes, GroupThresholds::default());
     Ok(Report {

@@ -46,6 +46,8 @@ pub struct Checkpoint<B: AutodiffBackend, M: AutodiffModule<B>> {
     pub optimizer: OptimizerRecord<M, B>,
     /// Epoch counter and history.
     pub meta: CheckpointMeta,
+    /// The checkpoint's directory (for state saved beside the model, e.g. the objective's).
+    pub dir: PathBuf,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CoreError + '_ {
@@ -72,11 +74,15 @@ fn malformed(path: &Path, message: impl std::fmt::Display) -> CoreError {
 
 impl<B: AutodiffBackend, M: AutodiffModule<B>> Checkpoint<B, M> {
     /// Write a checkpoint of `model` and `optimizer` after `meta.epochs_done` epochs.
+    ///
+    /// `extra` writes (and syncs) any further state into the checkpoint's directory before it
+    /// is published.
     pub fn save(
         run_dir: &Path,
         model: &M,
         optimizer: &OptimizerRecord<M, B>,
         meta: &CheckpointMeta,
+        extra: impl FnOnce(&Path) -> Result<(), CoreError>,
     ) -> Result<(), CoreError> {
         let root = checkpoints_root(run_dir);
         fs::create_dir_all(&root).map_err(io(&root))?;
@@ -104,6 +110,7 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> Checkpoint<B, M> {
                 .and_then(|file| file.sync_all())
                 .map_err(io(&p))?;
         }
+        extra(&tmp)?;
         if fin.exists() {
             fs::remove_dir_all(&fin).map_err(io(&fin))?;
         }
@@ -162,6 +169,7 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> Checkpoint<B, M> {
             model,
             optimizer,
             meta,
+            dir,
         }))
     }
 }

@@ -31,6 +31,22 @@ pub enum LossKind {
         /// 1/σ².
         inv_sigma_sq: f64,
     },
+    /// IDCWH: DCWH to **learnable** centres, plus γ·(centre-similarity loss) and
+    /// β·(quantisation loss). The centres are optimised together with the network by their own
+    /// RMSprop (same α, ε; no weight decay) at `centre_lr_scale` × the network's learning rate,
+    /// and are checkpointed with it. \[decision\] The slides train with SGD; this trainer keeps
+    /// one optimiser family for everything. `L_csl` is the mean over the (batch label, centre)
+    /// pairs, so γ does not grow with the number of classes.
+    Idcwh {
+        /// 1/σ² of the class-wise term.
+        inv_sigma_sq: f64,
+        /// Weight γ of the centre-similarity loss.
+        gamma: f64,
+        /// Weight β of the quantisation loss.
+        beta: f64,
+        /// Centres' learning rate as a multiple of the network's (the slides: 5e-3 / 1e-2 = 0.5).
+        centre_lr_scale: f64,
+    },
 }
 
 impl Default for LossKind {
@@ -136,8 +152,21 @@ impl TrainConfig {
             {
                 return err(format!("class-balance beta must be in [0, 1), got {beta}"));
             }
-            LossKind::Dcwh { inv_sigma_sq } if *inv_sigma_sq <= 0.0 => {
+            LossKind::Dcwh { inv_sigma_sq } | LossKind::Idcwh { inv_sigma_sq, .. }
+                if !(*inv_sigma_sq > 0.0 && inv_sigma_sq.is_finite()) =>
+            {
                 return err(format!("inv_sigma_sq must be positive, got {inv_sigma_sq}"));
+            }
+            LossKind::Idcwh {
+                gamma,
+                beta,
+                centre_lr_scale,
+                ..
+            } if !(*gamma >= 0.0 && *beta >= 0.0 && *centre_lr_scale >= 0.0) => {
+                return err(format!(
+                    "IDCWH gamma, beta and centre_lr_scale must be non-negative, got {gamma}, \
+                     {beta} and {centre_lr_scale}"
+                ));
             }
             _ => {}
         }

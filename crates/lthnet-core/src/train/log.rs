@@ -24,14 +24,28 @@ pub struct EpochRecord {
     pub images_per_second: f64,
     /// Memory slots filled with a centroid copy (classes with ≤ k samples or an early DPP stop).
     pub memory_filled_slots: usize,
+    /// Seconds of the epoch spent refreshing the memory (the `v_direct` pass, centroids and DPP)
+    /// and the objective's per-epoch state; included in `seconds`.
+    #[serde(default)]
+    pub refresh_seconds: f64,
+    /// The part of `refresh_seconds` spent on centroids and DPP selection (the rest is the
+    /// gradient-free `v_direct` pass over the training set and the objective's refresh).
+    #[serde(default)]
+    pub memory_build_seconds: f64,
 }
 
 impl fmt::Display for EpochRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "epoch {:>3}  loss {:.5}  lr {:.3e}  {:.1} s  {:.0} items/s",
-            self.epoch, self.loss, self.learning_rate, self.seconds, self.images_per_second
+            "epoch {:>3}  loss {:.5}  lr {:.3e}  {:.1} s (refresh {:.2} s, of it DPP+centroids {:.3} s)  {:.0} items/s",
+            self.epoch,
+            self.loss,
+            self.learning_rate,
+            self.seconds,
+            self.refresh_seconds,
+            self.memory_build_seconds,
+            self.images_per_second
         )
     }
 }

@@ -178,24 +178,38 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// A refreshed memory and what refreshing it cost.
+#[derive(Debug, Clone)]
+pub struct RefreshedMemory<B: Backend> {
+    /// The memory rows, `[(k+1)·C, d_feature]`.
+    pub memory: Tensor<B, 2>,
+    /// Slots that had to be filled with a centroid copy.
+    pub filled_slots: usize,
+    /// Seconds of the gradient-free `v_direct` pass over the training set.
+    pub pass_seconds: f64,
+    /// Seconds of the centroids and the per-class DPP selection.
+    pub build_seconds: f64,
+}
+
 /// Refresh the memory: `v_direct` of the whole training set in eval mode, class centroids and
-/// DPP prototypes (`lthnet-memory`). Returns the memory rows and the number of slots that had
-/// to be filled with a centroid copy.
+/// DPP prototypes (`lthnet-memory`).
 pub fn refresh_memory<B, M, S>(
     model: &M,
     source: &S,
     config: &TrainConfig,
     device: &B::Device,
     progress: bool,
-) -> Result<(Tensor<B, 2>, usize), CoreError>
+) -> Result<RefreshedMemory<B>, CoreError>
 where
     B: Backend,
     S: Source,
     M: HashNetwork<B, S::Input<B>>,
 {
+    let started = Instant::now();
     let pb = progress_bar(progress, source.len() as u64, "memory");
     let features = collect_v_direct(model, source, config.eval_batch_size, device, Some(&pb));
     pb.finish_and_clear();
+    let pass_seconds = started.elapsed().as_secs_f64();
     let d = model.head().d_feature();
     let memory_config = lthnet_memory::MemoryConfig::new()
         .with_num_prototypes(config.head.num_prototypes)
@@ -203,8 +217,12 @@ where
     let memory = memory_config
         .build_memory(&features, d, source.labels(), config.head.num_classes)
         .map_err(|e| CoreError::Config(format!("memory refresh failed: {e}")))?;
-    let filled = memory.filled_slots();
-    Ok((memory.to_tensor::<B>(device), filled))
+    Ok(RefreshedMemory {
+        filled_slots: memory.filled_slots(),
+        memory: memory.to_tensor::<B>(device),
+        pass_seconds,
+        build_seconds: started.elapsed().as_secs_f64() - pass_seconds,
+    })
 }
 
 /// Train `model` on `source` with Algorithm 1.
@@ -248,6 +266,7 @@ where
         config.head.num_classes,
         config.head.d_code,
         config.seed,
+        (config.rmsprop_alpha, config.rmsprop_epsilon),
         device,
     )?;
 
@@ -273,6 +292,7 @@ where
         if options.resume
             && let Some(ckpt) = Checkpoint::<B, M>::load_latest(dir, model.clone(), device)?
         {
+            objective.load(&ckpt.dir, device)?;
             model = ckpt.model;
             optim = optim.load_record(ckpt.optimizer);
             start_epoch = ckpt.meta.epochs_done;
@@ -291,11 +311,11 @@ where
         let started = Instant::now();
         // 1. Memory refresh, eval mode, no graph.
         let inner = model.valid();
-        let (memory, filled) = if model.head().uses_memory() {
-            let (m, filled) = refresh_memory(&inner, source, config, device, options.progress)?;
-            (Some(m), filled)
+        let (memory, filled, memory_build_seconds) = if model.head().uses_memory() {
+            let r = refresh_memory(&inner, source, config, device, options.progress)?;
+            (Some(r.memory), r.filled_slots, r.build_seconds)
         } else {
-            (None, 0)
+            (None, 0, 0.0)
         };
         objective.refresh(
             &inner,
@@ -304,6 +324,7 @@ where
             config.eval_batch_size,
             device,
         )?;
+        let refresh_seconds = started.elapsed().as_secs_f64();
         let memory_ad: Option<Tensor<B, 2>> = memory.clone().map(Tensor::from_inner);
 
         // 2. One epoch of RMSprop over the shuffled training set.
@@ -330,7 +351,9 @@ where
                     value,
                 });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let mut grads = loss.backward();
+            objective.step(&mut grads, lr);
+            let grads = GradientsParams::from_module(&mut grads, &model);
             model = optim.step(lr, model, grads);
             loss_sum += value;
             steps += 1;
@@ -348,6 +371,8 @@ where
             seconds,
             images_per_second: n as f64 / seconds.max(1e-9),
             memory_filled_slots: filled,
+            refresh_seconds,
+            memory_build_seconds,
         };
         if options.progress {
             eprintln!("{record}");
@@ -360,7 +385,9 @@ where
                 epochs_done: epoch + 1,
                 history: history.clone(),
             };
-            Checkpoint::<B, M>::save(dir, &model, &optim.to_record(), &meta)?;
+            Checkpoint::<B, M>::save(dir, &model, &optim.to_record(), &meta, |d| {
+                objective.save(d)
+            })?;
             log::append_jsonl(&dir.join("metrics.jsonl"), history.last().expect("pushed"))?;
             log::write_loss_curve_svg(&dir.join("loss.svg"), &history)?;
         }
@@ -371,7 +398,7 @@ where
     // an interrupted-and-resumed run and an uninterrupted one encode with the same memory.
     let inner = model.valid();
     let last_memory = if inner.head().uses_memory() {
-        Some(refresh_memory(&inner, source, config, device, options.progress)?.0)
+        Some(refresh_memory(&inner, source, config, device, options.progress)?.memory)
     } else {
         None
     };

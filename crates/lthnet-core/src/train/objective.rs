@@ -1,11 +1,18 @@
 //! The training objective: a [`LossKind`] bound to the training set's class counts and, for the
 //! centre-based losses, to their centres.
 
+use std::path::Path;
+
+use burn::module::Module;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{GradientsParams, Optimizer, RmsProp, RmsPropConfig};
 use burn::prelude::*;
+use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use lthnet_loss::{
     ClassBalancedCrossEntropyLoss, ClassBalancedCrossEntropyLossConfig, CsqLoss, CsqLossConfig,
-    DcwhLoss, DcwhLossConfig, SquareLoss, SquareLossConfig, class_means, hash_centres,
+    DcwhLoss, DcwhLossConfig, IdcwhLoss, IdcwhLossConfig, Reduction, SquareLoss, SquareLossConfig,
+    class_means, hash_centres,
 };
 
 use super::config::LossKind;
@@ -25,6 +32,20 @@ enum Kind<B: AutodiffBackend> {
         loss: DcwhLoss,
         centres: Option<Tensor<B, 2>>,
     },
+    Idcwh {
+        loss: IdcwhLoss<B>,
+        optim: CentreOptim<B>,
+        lr_scale: f64,
+    },
+}
+
+/// The centres' optimiser (a newtype: Burn's adaptor has no `Debug`).
+struct CentreOptim<B: AutodiffBackend>(OptimizerAdaptor<RmsProp, IdcwhLoss<B>, B>);
+
+impl<B: AutodiffBackend> std::fmt::Debug for CentreOptim<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CentreOptim(RmsProp)")
+    }
 }
 
 /// A loss ready to train with.
@@ -45,6 +66,7 @@ impl<B: AutodiffBackend> Objective<B> {
         num_classes: usize,
         d_code: usize,
         seed: u64,
+        rmsprop: (f64, f64),
         device: &B::Device,
     ) -> Result<Self, CoreError> {
         let mut counts = vec![0usize; num_classes];
@@ -80,6 +102,25 @@ impl<B: AutodiffBackend> Objective<B> {
             LossKind::Dcwh { inv_sigma_sq } => Kind::Dcwh {
                 loss: DcwhLossConfig::new().with_inv_sigma_sq(inv_sigma_sq).init(),
                 centres: None,
+            },
+            LossKind::Idcwh {
+                inv_sigma_sq,
+                gamma,
+                beta,
+                centre_lr_scale,
+            } => Kind::Idcwh {
+                loss: IdcwhLossConfig::new(num_classes, d_code, gamma, beta, inv_sigma_sq)
+                    .with_seed(seed)
+                    .with_csl_reduction(Reduction::Mean)
+                    .init(device),
+                optim: CentreOptim(
+                    RmsPropConfig::new()
+                        .with_alpha(rmsprop.0 as f32)
+                        .with_momentum(0.0)
+                        .with_epsilon(rmsprop.1 as f32)
+                        .init(),
+                ),
+                lr_scale: centre_lr_scale,
             },
         };
         Ok(Self { kind, num_classes })
@@ -133,6 +174,76 @@ impl<B: AutodiffBackend> Objective<B> {
                     .clone()
                     .expect("DCWH centres are computed by refresh() before training"),
             ),
+            Kind::Idcwh { loss, .. } => loss.forward(out.h.clone(), targets),
         }
+    }
+
+    /// Take the objective's own parameters' gradients out of `grads` and step them with the
+    /// network's learning rate `lr` (scaled): IDCWH's learnable centres. A no-op for the other
+    /// losses. Call before extracting the network's gradients.
+    pub fn step(&mut self, grads: &mut B::Gradients, lr: f64) {
+        if let Kind::Idcwh {
+            loss,
+            optim,
+            lr_scale,
+        } = &mut self.kind
+        {
+            let g = GradientsParams::from_module(grads, &*loss);
+            *loss = optim.0.step(lr * *lr_scale, loss.clone(), g);
+        }
+    }
+
+    /// Write the objective's trainable state (IDCWH's centres and their optimiser) into a
+    /// checkpoint directory; nothing for the other losses.
+    pub(crate) fn save(&self, dir: &Path) -> Result<(), CoreError> {
+        if let Kind::Idcwh { loss, optim, .. } = &self.kind {
+            let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
+            let path = dir.join("objective");
+            loss.clone()
+                .save_file(path.clone(), &recorder)
+                .map_err(|e| malformed(&path, e))?;
+            let path = dir.join("objective-optimizer");
+            Recorder::<B>::record(&recorder, optim.0.to_record(), path.clone())
+                .map_err(|e| malformed(&path, e))?;
+            for f in ["objective.bin", "objective-optimizer.bin"] {
+                let p = dir.join(f);
+                std::fs::File::open(&p)
+                    .and_then(|file| file.sync_all())
+                    .map_err(|source| CoreError::Io { path: p, source })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Restore what [`Objective::save`] wrote.
+    pub(crate) fn load(&mut self, dir: &Path, device: &B::Device) -> Result<(), CoreError> {
+        if let Kind::Idcwh { loss, optim, .. } = &mut self.kind {
+            let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
+            let path = dir.join("objective");
+            *loss = loss
+                .clone()
+                .load_file(path.clone(), &recorder, device)
+                .map_err(|e| malformed(&path, e))?;
+            let path = dir.join("objective-optimizer");
+            let record = Recorder::<B>::load(&recorder, path.clone(), device)
+                .map_err(|e| malformed(&path, e))?;
+            optim.0 = optim.0.clone().load_record(record);
+        }
+        Ok(())
+    }
+
+    /// IDCWH's learned centres (`[num_classes, bits]`), if the loss has learnable centres.
+    pub fn learned_centres(&self) -> Option<Tensor<B, 2>> {
+        match &self.kind {
+            Kind::Idcwh { loss, .. } => Some(loss.centres.val()),
+            _ => None,
+        }
+    }
+}
+
+fn malformed(path: &Path, e: impl std::fmt::Display) -> CoreError {
+    CoreError::Malformed {
+        path: path.to_path_buf(),
+        message: e.to_string(),
     }
 }
