@@ -47,4 +47,7 @@ pub enum CoreError {
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Reading a dataset failed.
+    #[error(transparent)]
+    Data(#[from] lthnet_data::DataError),
 }

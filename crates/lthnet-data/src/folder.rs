@@ -293,6 +293,22 @@ fn read_files(root: &Path, paths: &[String]) -> Result<Vec<(PathBuf, Vec<u8>)>, 
         .collect()
 }
 
+/// Read and decode the images `root/<path>` for each of `paths` (in parallel), transformed by
+/// `config` (its class list is not used). Returns `(bytes, height, width, channels)`, the
+/// images HWC one after another: the building block for streaming a list too large to hold in
+/// memory in chunks.
+///
+/// # Errors
+/// [`DataError::Io`] for missing files, [`DataError::Image`] for images that do not decode or
+/// end up with different sizes.
+pub fn read_images(
+    root: &Path,
+    paths: &[String],
+    config: &FolderConfig,
+) -> Result<(Vec<u8>, usize, usize, usize), DataError> {
+    decode_all(read_files(root, paths)?, config)
+}
+
 /// Read an image folder `root/<class>/*` (e.g. `images/train`), decoding every image.
 ///
 /// # Errors

@@ -23,57 +23,18 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use lthnet::backend::{Autodiff, Cpu};
-use lthnet::data::cifar::{CifarSplit, read_cifar100};
-use lthnet::data::longtail::{LongTailProfile, Preset, class_sizes, mu_for};
-use lthnet::data::split::cifar_protocol;
-use lthnet::experiment::{FeatureSplit, Method, cached_mobilenet_features, run_method};
+use lthnet::experiment::{Cifar100Features, named_method, run_method};
 use lthnet::model::feature_cache::default_cache_dir;
-use lthnet::model::train::{LossKind, RunOptions, TrainConfig};
-use lthnet::model::{LthNetHeadConfig, MetaEmbedding, Source};
+use lthnet::model::train::{RunOptions, TrainConfig};
+use lthnet::model::{LthNetHeadConfig, Source};
+use lthnet::paper::{PaperDataset, paper_map};
 use lthnet::report::{Report, evaluate_codes, print_table, write_map_vs_class_size};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The paper's Table 3 (CIFAR-100 MAP@all) for the methods this example runs.
 fn paper(method: &str, imbalance: u32, bits: usize) -> Option<f64> {
-    let col = match (imbalance, bits) {
-        (1, 32) => 0,
-        (1, 64) => 1,
-        (1, 96) => 2,
-        (50, 32) => 3,
-        (50, 64) => 4,
-        (50, 96) => 5,
-        (100, 32) => 6,
-        (100, 64) => 7,
-        (100, 96) => 8,
-        _ => return None,
-    };
-    let row: [f64; 9] = match method {
-        "LSH" => [
-            0.0333, 0.0458, 0.0608, 0.0333, 0.0467, 0.0615, 0.0307, 0.0480, 0.0585,
-        ],
-        "PCAH" => [
-            0.0569, 0.0612, 0.0605, 0.0532, 0.0617, 0.0627, 0.0519, 0.0608, 0.0625,
-        ],
-        "ITQ" => [
-            0.0806, 0.0976, 0.1026, 0.0709, 0.0858, 0.0903, 0.0677, 0.0824, 0.0896,
-        ],
-        "CSQ" => [
-            0.7711, 0.7984, 0.7821, 0.2221, 0.2745, 0.2669, 0.1716, 0.1992, 0.1658,
-        ],
-        "LTHNet_sq (k=3)" => [
-            0.8232, 0.8360, 0.8390, 0.2432, 0.2794, 0.3116, 0.1750, 0.2079, 0.2264,
-        ],
-        "LTHNet (k=0)" => [
-            0.8195, 0.8336, 0.8400, 0.2427, 0.3028, 0.3309, 0.1752, 0.2240, 0.2415,
-        ],
-        "LTHNet (k=3)" => [
-            0.8268, 0.8416, 0.8490, 0.2687, 0.3354, 0.3484, 0.1819, 0.2376, 0.2620,
-        ],
-        _ => return None,
-    };
-    Some(row[col])
+    paper_map(PaperDataset::Cifar100, method, imbalance, bits)
 }
 
 /// LTHNet and its baselines on CIFAR-100-LT with frozen MobileNetV2 features.
@@ -97,7 +58,8 @@ struct Args {
     /// Code lengths.
     #[arg(long, value_delimiter = ',', default_value = "64")]
     bits: Vec<usize>,
-    /// Methods: lthnet-k3, lthnet-k0, dme-off, sq, cb, csq, dcwh, idcwh, lsh, pcah, itq.
+    /// Methods (see `lthnet::experiment::named_method`): lthnet-k3, lthnet-k0, dme-off, sq, cb,
+    /// csq, dcwh, idcwh, lsh, pcah, itq.
     #[arg(
         long,
         value_delimiter = ',',
@@ -124,106 +86,27 @@ struct Args {
     out_dir: PathBuf,
 }
 
-fn method(name: &str, base: &TrainConfig) -> anyhow::Result<Method> {
-    let lth = |label: &str, cfg: TrainConfig| Method::LthNet {
-        name: label.to_string(),
-        config: cfg,
-    };
-    let head = base.head.clone();
-    let with_head = |h: LthNetHeadConfig| {
-        let mut c = base.clone();
-        c.head = h;
-        c
-    };
-    Ok(match name {
-        "lthnet-k3" => lth("LTHNet (k=3)", base.clone()),
-        "lthnet-k0" => lth("LTHNet (k=0)", with_head(head.with_num_prototypes(0))),
-        "dme-off" => lth(
-            "LTHNet (DME off)",
-            with_head(head.with_meta_embedding(MetaEmbedding::Off)),
-        ),
-        "sq" => lth(
-            "LTHNet_sq (k=3)",
-            base.clone().with_loss(LossKind::Square { beta: 0.0 }),
-        ),
-        "cb" => lth(
-            "LTHNet (k=3, β=0.999)",
-            base.clone()
-                .with_loss(LossKind::CrossEntropy { beta: 0.999 }),
-        ),
-        "csq" => lth(
-            "CSQ",
-            with_head(head.with_meta_embedding(MetaEmbedding::Off))
-                .with_loss(LossKind::Csq { lambda: 1e-4 }),
-        ),
-        "dcwh" => lth(
-            "DCWH",
-            with_head(head.with_meta_embedding(MetaEmbedding::Off))
-                .with_loss(LossKind::Dcwh { inv_sigma_sq: 1.0 }),
-        ),
-        "idcwh" => lth(
-            "IDCWH",
-            with_head(head.with_meta_embedding(MetaEmbedding::Off)).with_loss(LossKind::Idcwh {
-                inv_sigma_sq: 1.0,
-                gamma: 0.1,
-                beta: 0.01,
-                centre_lr_scale: 0.5,
-            }),
-        ),
-        "lsh" => Method::Lsh,
-        "pcah" => Method::Pcah,
-        "itq" => Method::Itq,
-        other => anyhow::bail!("unknown method {other:?}"),
-    })
-}
-
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let mut train =
-        read_cifar100(&args.data_dir, CifarSplit::Train).context("reading CIFAR-100")?;
-    let mut test = read_cifar100(&args.data_dir, CifarSplit::Test)?;
-    if let Some(n) = args.limit {
-        train = train.subset(&(0..n.min(train.len())).collect::<Vec<_>>());
-        test = test.subset(&(0..(n / 5).min(test.len())).collect::<Vec<_>>());
-    }
-    let n_train = train.len();
-    let labels: Vec<u32> = train.labels.iter().chain(&test.labels).copied().collect();
-    let mut images = train.images;
-    images.extend_from_slice(&test.images);
-
     // Frozen MobileNetV2 features of all images, cached.
     let device = Default::default();
-    let all = cached_mobilenet_features::<Cpu>(
-        images,
-        labels.clone(),
+    let features = Cifar100Features::load::<Cpu>(
+        &args.data_dir,
         &args.weights,
         args.resolution,
         &args.cache_dir,
+        args.limit,
         &device,
-    )?;
+    )
+    .context("CIFAR-100 features")?;
 
     std::fs::create_dir_all(&args.out_dir)?;
     let mut reports: Vec<(u32, Report)> = Vec::new();
     for &imbalance in &args.imbalance {
-        let mu = mu_for(Some(Preset::Cifar100), imbalance as f64, 100);
-        // With --limit the subset is not balanced: cap n_max at the smallest class.
-        let n_max = if args.limit.is_some() {
-            let mut c = vec![0usize; 100];
-            labels[..n_train].iter().for_each(|&l| c[l as usize] += 1);
-            c.into_iter().min().unwrap_or(0)
-        } else {
-            500
-        };
-        let sizes = class_sizes(&LongTailProfile::Zipf { mu }, n_max, 100);
-        let split = cifar_protocol(&labels, n_train, &sizes, args.seed)?;
-        let fs = FeatureSplit {
-            train: all.subset(&split.train),
-            query: all.subset(&split.query),
-            database: all.subset(&split.database),
-        };
+        let fs = features.longtail_split(imbalance as f64, args.seed)?;
         let train_sizes = fs.train_class_sizes();
         println!(
-            "\nIF {imbalance} (μ = {mu}): {} train, {} query, {} database",
+            "\nIF {imbalance}: {} train, {} query, {} database",
             fs.train.len(),
             fs.query.len(),
             fs.database.len()
@@ -236,7 +119,7 @@ fn main() -> anyhow::Result<()> {
         let mut these = Vec::new();
         for &bits in &args.bits {
             for name in &args.methods {
-                let m = method(name, &base)?;
+                let m = named_method(name, &base)?;
                 let options = RunOptions {
                     progress: true,
                     ..Default::default()

@@ -72,6 +72,92 @@ impl Method {
     }
 }
 
+/// The method names the examples and the CLI accept, in the order of the paper's tables.
+pub const METHOD_NAMES: [&str; 11] = [
+    "lthnet-k3",
+    "lthnet-k0",
+    "dme-off",
+    "sq",
+    "cb",
+    "csq",
+    "dcwh",
+    "idcwh",
+    "lsh",
+    "pcah",
+    "itq",
+];
+
+/// A method by its short name (see [`METHOD_NAMES`]), its deep variants derived from `base`:
+///
+/// | name | method |
+/// |---|---|
+/// | `lthnet-k3` | `base` as is (LTHNet, CE, the head's k) |
+/// | `lthnet-k0` | k = 0 (centroids only) |
+/// | `dme-off` | the dynamic meta-embedding switched off |
+/// | `sq` | LTHNet_sq: the square loss |
+/// | `cb` | class-balanced CE, β = 0.999 |
+/// | `csq` | CSQ (DME off, Hadamard centres, λ = 1e-4) |
+/// | `dcwh` | DCWH (DME off, 1/σ² = 1) |
+/// | `idcwh` | IDCWH (DME off, 1/σ² = 1, γ = 0.1, β = 0.01, centres at half the lr) |
+/// | `lsh`, `pcah`, `itq` | the shallow baselines |
+///
+/// # Errors
+/// An unknown name (the message lists the known ones).
+pub fn named_method(name: &str, base: &TrainConfig) -> Result<Method, CoreError> {
+    use lthnet_core::MetaEmbedding;
+    use lthnet_core::train::LossKind;
+    let lth = |label: &str, cfg: TrainConfig| Method::LthNet {
+        name: label.to_string(),
+        config: cfg,
+    };
+    let no_dme = |loss: LossKind| {
+        let mut c = base.clone().with_loss(loss);
+        c.head.meta_embedding = MetaEmbedding::Off;
+        c
+    };
+    Ok(match name {
+        "lthnet-k3" => lth(
+            &format!("LTHNet (k={})", base.head.num_prototypes),
+            base.clone(),
+        ),
+        "lthnet-k0" => {
+            let mut c = base.clone();
+            c.head.num_prototypes = 0;
+            lth("LTHNet (k=0)", c)
+        }
+        "dme-off" => lth("LTHNet (DME off)", no_dme(base.loss.clone())),
+        "sq" => lth(
+            &format!("LTHNet_sq (k={})", base.head.num_prototypes),
+            base.clone().with_loss(LossKind::Square { beta: 0.0 }),
+        ),
+        "cb" => lth(
+            &format!("LTHNet (k={}, β=0.999)", base.head.num_prototypes),
+            base.clone()
+                .with_loss(LossKind::CrossEntropy { beta: 0.999 }),
+        ),
+        "csq" => lth("CSQ", no_dme(LossKind::Csq { lambda: 1e-4 })),
+        "dcwh" => lth("DCWH", no_dme(LossKind::Dcwh { inv_sigma_sq: 1.0 })),
+        "idcwh" => lth(
+            "IDCWH",
+            no_dme(LossKind::Idcwh {
+                inv_sigma_sq: 1.0,
+                gamma: 0.1,
+                beta: 0.01,
+                centre_lr_scale: 0.5,
+            }),
+        ),
+        "lsh" => Method::Lsh,
+        "pcah" => Method::Pcah,
+        "itq" => Method::Itq,
+        other => {
+            return Err(CoreError::Config(format!(
+                "unknown method {other:?}; known: {}",
+                METHOD_NAMES.join(", ")
+            )));
+        }
+    })
+}
+
 /// ±1 codes (as `f32`, row-major) of the query and database splits, and what producing them cost.
 #[derive(Debug, Clone)]
 pub struct Codes {
@@ -293,4 +379,131 @@ pub fn cached_mobilenet_features<B: burn::tensor::backend::Backend>(
         Ok((f, 1280))
     })?;
     Ok(FeatureSource::new(cache.features, cache.d, labels))
+}
+
+/// Frozen-backbone features of the images named by `paths` (relative to `root`), decoded with
+/// `folder` (resize / crop), normalised with `norm` and run through `backbone` in chunks of
+/// `chunk` images, so a list far larger than memory (ImageNet) streams through. Cached in
+/// `cache` under a key of `backbone_name`, the input resolution and a SHA-256 of the path list;
+/// only missing, stale or corrupt caches trigger the extraction. Returns `paths.len() × d` rows.
+///
+/// # Errors
+/// A missing or undecodable image (named), images of different sizes after `folder`'s
+/// transform, or an unwritable cache.
+#[allow(clippy::too_many_arguments)]
+pub fn cached_list_features<B, E>(
+    backbone: &E,
+    backbone_name: &str,
+    root: &std::path::Path,
+    paths: &[String],
+    labels: &[u32],
+    folder: &lthnet_data::folder::FolderConfig,
+    norm: lthnet_core::PixelNorm,
+    cache: &std::path::Path,
+    device: &B::Device,
+) -> Result<FeatureSource, CoreError>
+where
+    B: burn::tensor::backend::Backend,
+    E: lthnet_core::FeatureExtractor<B>,
+{
+    use lthnet_core::feature_cache::{CacheKey, data_checksum, load_or_extract};
+    use lthnet_core::train::collect_features;
+
+    const CHUNK: usize = 256;
+    let resolution = match (folder.crop, folder.resize) {
+        (Some(c), _) => c as usize,
+        (None, lthnet_data::folder::Resize::Exact { height, .. }) => height as usize,
+        (None, lthnet_data::folder::Resize::ShortSide(s)) => s as usize,
+        (None, lthnet_data::folder::Resize::Keep) => 0,
+    };
+    let key = CacheKey {
+        backbone: backbone_name.to_string(),
+        resolution,
+        data_checksum: data_checksum(paths.join("\n").as_bytes()),
+    };
+    let cache = load_or_extract(cache, &key, || {
+        let progress = indicatif::ProgressBar::new(paths.len() as u64);
+        let mut out = Vec::new();
+        for (k, chunk) in paths.chunks(CHUNK).enumerate() {
+            let (images, h, w, c) = lthnet_data::folder::read_images(root, chunk, folder)?;
+            let chunk_labels = labels[k * CHUNK..k * CHUNK + chunk.len()].to_vec();
+            let source = ImageSource::new(images, [h, w, c], chunk_labels, h.max(w), norm);
+            out.extend(collect_features(backbone, &source, 32, device, false));
+            progress.inc(chunk.len() as u64);
+        }
+        progress.finish_and_clear();
+        Ok((out, backbone.d_output()))
+    })?;
+    Ok(FeatureSource::new(cache.features, cache.d, labels.to_vec()))
+}
+
+/// CIFAR-100 (train then test, official order) as frozen MobileNetV2 features: the input of the
+/// paper's CIFAR-100 protocol on CPU. Build it with [`Cifar100Features::load`], then draw splits
+/// with [`Cifar100Features::longtail_split`].
+#[derive(Debug, Clone)]
+pub struct Cifar100Features {
+    /// Features of all images, `[train…, test…]`.
+    pub all: FeatureSource,
+    /// Number of training images (the database).
+    pub n_train: usize,
+}
+
+impl Cifar100Features {
+    /// Read CIFAR-100 from `data_dir` (binary or python version, plain/`.xz`/`.gz`), keep the
+    /// first `limit` training and `limit / 5` test images if asked (a smoke test), and extract or
+    /// load the cached MobileNetV2 features at `resolution` (see [`cached_mobilenet_features`]).
+    ///
+    /// # Errors
+    /// The dataset or the weights cannot be read, or the cache cannot be written.
+    pub fn load<B: burn::tensor::backend::Backend>(
+        data_dir: &std::path::Path,
+        weights: &std::path::Path,
+        resolution: usize,
+        cache_dir: &std::path::Path,
+        limit: Option<usize>,
+        device: &B::Device,
+    ) -> Result<Self, CoreError> {
+        use lthnet_data::cifar::{CifarSplit, read_cifar100};
+        let mut train = read_cifar100(data_dir, CifarSplit::Train)?;
+        let mut test = read_cifar100(data_dir, CifarSplit::Test)?;
+        if let Some(n) = limit {
+            train = train.subset(&(0..n.min(train.len())).collect::<Vec<_>>());
+            test = test.subset(&(0..(n / 5).min(test.len())).collect::<Vec<_>>());
+        }
+        let n_train = train.len();
+        let labels: Vec<u32> = train.labels.iter().chain(&test.labels).copied().collect();
+        let mut images = train.images;
+        images.extend_from_slice(&test.images);
+        std::fs::create_dir_all(cache_dir).map_err(|source| CoreError::Io {
+            path: cache_dir.to_path_buf(),
+            source,
+        })?;
+        let all =
+            cached_mobilenet_features::<B>(images, labels, weights, resolution, cache_dir, device)?;
+        Ok(Self { all, n_train })
+    }
+
+    /// The paper's split at imbalance factor `imbalance`: query = test, database = train,
+    /// train = the Zipf subset (`n_i = ⌊500·i^(−μ)⌋` with the paper's μ; n_max is capped at the
+    /// smallest class when a `limit` made the classes unequal), drawn with `seed`.
+    ///
+    /// # Errors
+    /// A class has fewer database images than the profile asks for.
+    pub fn longtail_split(&self, imbalance: f64, seed: u64) -> Result<FeatureSplit, CoreError> {
+        use lthnet_data::longtail::{LongTailProfile, Preset, class_sizes, mu_for};
+        let labels = self.all.labels();
+        let mut counts = vec![0usize; 100];
+        labels[..self.n_train]
+            .iter()
+            .for_each(|&l| counts[l as usize] += 1);
+        let n_max = counts.into_iter().min().unwrap_or(0).min(500);
+        let mu = mu_for(Some(Preset::Cifar100), imbalance, 100);
+        let sizes = class_sizes(&LongTailProfile::Zipf { mu }, n_max, 100);
+        let split = lthnet_data::split::cifar_protocol(labels, self.n_train, &sizes, seed)?;
+        Ok(FeatureSplit {
+            train: self.all.subset(&split.train),
+            query: self.all.subset(&split.query),
+            database: self.all.subset(&split.database),
+        })
+    }
 }
