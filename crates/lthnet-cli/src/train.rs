@@ -1,11 +1,14 @@
-//! `lthnet train --config run.json [--resume]`: train LTHNet on frozen-backbone features of a
-//! long-tail split and write the codes of the query and database splits.
+//! `lthnet train --config run.json [--resume] [--backend cpu|ndarray|wgpu|cuda]`: train LTHNet
+//! on frozen-backbone features of a long-tail split and write the codes of the query and database
+//! splits. The backends besides `cpu` exist when the binary is built with their feature
+//! (`--features wgpu` …); feature extraction runs on the CPU backend and is cached.
 //!
-//! `run.json`:
+//! `run.json` (`train` takes every `TrainConfig` field; only `head.d_input`, `head.num_classes`
+//! and `head.d_code` are required, the rest default to the paper's values):
 //! ```json
 //! {
-//!   "dataset": "cifar100",                      // cifar100 | digits
-//!   "data_dir": "../shared/data/cifar100-binary", // not needed for digits
+//!   "dataset": "cifar100",
+//!   "data_dir": "../shared/data/cifar100-binary",
 //!   "weights": "…/mobilenet_v2_1.0_224_imagenet_f32.safetensors",
 //!   "resolution": 128,
 //!   "imbalance": 100,
@@ -21,11 +24,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use lthnet::backend::{Autodiff, Cpu};
-use lthnet::data::cifar::{CifarSplit, read_cifar100};
-use lthnet::data::longtail::{LongTailProfile, Preset, class_sizes, mu_for};
-use lthnet::data::split::cifar_protocol;
-use lthnet::experiment::{FeatureSplit, Method, cached_mobilenet_features, run_method};
+use lthnet::backend::Cpu;
+use lthnet::experiment::{Cifar100Features, Method};
 use lthnet::model::feature_cache::default_cache_dir;
 use lthnet::model::train::{RunOptions, TrainConfig};
 use lthnet::model::{FeatureSource, Source};
@@ -42,13 +42,31 @@ pub struct TrainArgs {
     /// Continue from the run directory's latest checkpoint.
     #[arg(long)]
     resume: bool,
+    /// The backend that trains and encodes.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
+}
+
+/// A backend compiled into this binary.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendArg {
+    /// The default CPU backend (`flex`).
+    Cpu,
+    /// Burn's `ndarray` CPU backend (build with `--features ndarray`).
+    #[cfg(feature = "ndarray")]
+    Ndarray,
+    /// wgpu (build with `--features wgpu`).
+    #[cfg(feature = "wgpu")]
+    Wgpu,
+    /// CUDA (build with `--features cuda`).
+    #[cfg(feature = "cuda")]
+    Cuda,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum DatasetName {
     Cifar100,
-    Digits,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,7 +83,7 @@ struct RunSpec {
     #[serde(default)]
     seed: u64,
     out_dir: PathBuf,
-    train: TrainConfig,
+    train: serde_json::Value,
 }
 
 fn default_resolution() -> usize {
@@ -77,91 +95,82 @@ fn default_imbalance() -> f64 {
 
 /// Runs `lthnet train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    run_spec(&args.config, args.resume)
+    run_spec(&args.config, args.resume, args.backend, None)
 }
 
-/// Train (or, with `resume` on a finished run, re-encode) the run described by `config`.
-pub fn run_spec(config: &std::path::Path, resume: bool) -> anyhow::Result<()> {
-    let args = TrainArgs {
-        config: config.to_path_buf(),
-        resume,
-    };
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading {}", args.config.display()))?;
+/// Train (or, with `resume` on a finished run, re-encode) the run described by `config`, into
+/// `out_dir` if given, else the spec's `out_dir`.
+pub fn run_spec(
+    config: &std::path::Path,
+    resume: bool,
+    backend: BackendArg,
+    out_dir: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
     let spec: RunSpec = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a valid run specification", args.config.display()))?;
-    spec.train.validate()?;
+        .with_context(|| format!("{} is not a valid run specification", config.display()))?;
+    let train =
+        TrainConfig::from_json_with_defaults(&spec.train.to_string()).with_context(|| {
+            format!(
+                "{}: \"train\" is not a valid configuration",
+                config.display()
+            )
+        })?;
+    train.validate()?;
+    let out = out_dir.map_or_else(|| spec.out_dir.clone(), |d| d.to_path_buf());
     let device = Default::default();
-    let (all, n_train, n_max, preset) = match spec.dataset {
-        DatasetName::Cifar100 => {
-            let dir = spec
-                .data_dir
-                .clone()
-                .unwrap_or_else(|| lthnet::data::default_data_dir().join("cifar100-binary"));
-            let weights = spec.weights.clone().unwrap_or_else(|| {
-                lthnet::data::default_data_dir()
-                    .join("mobilenetv2-imagenet/mobilenet_v2_1.0_224_imagenet_f32.safetensors")
-            });
-            let train = read_cifar100(&dir, CifarSplit::Train)?;
-            let test = read_cifar100(&dir, CifarSplit::Test)?;
-            let n_train = train.len();
-            let labels: Vec<u32> = train.labels.iter().chain(&test.labels).copied().collect();
-            let mut images = train.images;
-            images.extend_from_slice(&test.images);
-            let all = cached_mobilenet_features::<Cpu>(
-                images,
-                labels,
-                &weights,
-                spec.resolution,
-                &default_cache_dir(),
-                &device,
-            )?;
-            (all, n_train, 500, Some(Preset::Cifar100))
-        }
-        DatasetName::Digits => anyhow::bail!(
-            "the digits dataset is served by `cargo run --release --example quickstart`; \
-             `lthnet train` supports cifar100 for now"
-        ),
-    };
+    let DatasetName::Cifar100 = spec.dataset;
+    let dir = spec
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| lthnet::data::default_data_dir().join("cifar100-binary"));
+    let weights = spec.weights.clone().unwrap_or_else(|| {
+        lthnet::data::default_data_dir()
+            .join("mobilenetv2-imagenet/mobilenet_v2_1.0_224_imagenet_f32.safetensors")
+    });
+    let features = Cifar100Features::load::<Cpu>(
+        &dir,
+        &weights,
+        spec.resolution,
+        &default_cache_dir(),
+        None,
+        &device,
+    )?;
+    let all = &features.all;
     anyhow::ensure!(
-        spec.train.head.d_input == all.dim(),
+        train.head.d_input == all.dim(),
         "train.head.d_input is {} but the features have {} dimensions",
-        spec.train.head.d_input,
+        train.head.d_input,
         all.dim()
     );
-    let mu = mu_for(preset, spec.imbalance, spec.train.head.num_classes);
-    let sizes = class_sizes(
-        &LongTailProfile::Zipf { mu },
-        n_max,
-        spec.train.head.num_classes,
+    anyhow::ensure!(
+        train.head.num_classes == 100,
+        "train.head.num_classes is {} but CIFAR-100 has 100 classes",
+        train.head.num_classes
     );
-    let split = cifar_protocol(all.labels(), n_train, &sizes, spec.seed)?;
-    let fs = FeatureSplit {
-        train: all.subset(&split.train),
-        query: all.subset(&split.query),
-        database: all.subset(&split.database),
-    };
+    let fs = features.longtail_split(spec.imbalance, spec.seed)?;
     eprintln!(
         "{} train, {} query, {} database",
         fs.train.len(),
         fs.query.len(),
         fs.database.len()
     );
+    let bits = train.head.d_code;
     let method = Method::LthNet {
         name: "LTHNet".into(),
-        config: spec.train.clone(),
+        config: train,
     };
     let options = RunOptions {
-        run_dir: Some(spec.out_dir.clone()),
-        resume: args.resume,
+        run_dir: Some(out.clone()),
+        resume,
         progress: true,
         max_epochs_this_call: None,
     };
-    std::fs::create_dir_all(&spec.out_dir)?;
-    std::fs::write(spec.out_dir.join("run.json"), &text)?;
-    let bits = spec.train.head.d_code;
-    let codes = run_method::<Autodiff<Cpu>>(&method, &fs, bits, &device, &options)?;
-    let out = &spec.out_dir;
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("run.json"), &text)?;
+    let codes = run_on(backend, &method, &fs, bits, &options)?;
+    let out = &out;
     write_codes_npy(
         &out.join("query_codes.npy"),
         &PackedCodes::from_signs(&codes.query, bits),
@@ -189,4 +198,45 @@ pub fn run_spec(config: &std::path::Path, resume: bool) -> anyhow::Result<()> {
          --query-labels {d}/query_labels.npy --db-labels {d}/database_labels.npy --train-labels {d}/train_labels.npy"
     );
     Ok(())
+}
+
+/// [`run_method`](lthnet::experiment::run_method) on the chosen backend.
+fn run_on(
+    backend: BackendArg,
+    method: &Method,
+    split: &lthnet::experiment::FeatureSplit,
+    bits: usize,
+    options: &RunOptions,
+) -> anyhow::Result<lthnet::experiment::Codes> {
+    use lthnet::backend::Autodiff;
+    use lthnet::experiment::run_method;
+    Ok(match backend {
+        BackendArg::Cpu => {
+            run_method::<Autodiff<Cpu>>(method, split, bits, &Default::default(), options)?
+        }
+        #[cfg(feature = "ndarray")]
+        BackendArg::Ndarray => run_method::<Autodiff<lthnet::backend::NdArray>>(
+            method,
+            split,
+            bits,
+            &Default::default(),
+            options,
+        )?,
+        #[cfg(feature = "wgpu")]
+        BackendArg::Wgpu => run_method::<Autodiff<lthnet::backend::Wgpu>>(
+            method,
+            split,
+            bits,
+            &Default::default(),
+            options,
+        )?,
+        #[cfg(feature = "cuda")]
+        BackendArg::Cuda => run_method::<Autodiff<lthnet::backend::Cuda>>(
+            method,
+            split,
+            bits,
+            &Default::default(),
+            options,
+        )?,
+    })
 }

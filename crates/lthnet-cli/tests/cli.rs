@@ -70,8 +70,8 @@ fn eval_json_and_search() {
     for key in [
         "map_tie_aware",
         "precision_at",
-        "precision_radius2",
-        "recall_radius2",
+        "precision_radius",
+        "recall_radius",
     ] {
         assert!(!v[key].is_null(), "missing {key}");
     }
@@ -130,4 +130,21 @@ fn train_with_a_bad_spec_is_a_clear_error() {
     let (ok, _, err) = lthnet(&["encode", "--run", dir.path().join("nope").to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("run directory"), "{err}");
+    // A training configuration missing a required head size names it.
+    std::fs::write(
+        &spec,
+        r#"{"dataset": "cifar100", "out_dir": "x", "train": {"head": {"d_input": 1280}}}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = lthnet(&["train", "--config", spec.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("head.num_classes"), "{err}");
+    // Encoding a run that was never trained (no checkpoint) is refused, not trained.
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy(&spec, run.join("run.json")).unwrap();
+    let (ok, _, err) = lthnet(&["encode", "--run", run.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("no checkpoint"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

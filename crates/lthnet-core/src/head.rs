@@ -116,6 +116,11 @@ impl<B: Backend> LthNetHead<B> {
         self.num_slots
     }
 
+    /// Size of the input feature (the backbone's output).
+    pub fn d_input(&self) -> usize {
+        self.direct.weight.dims()[0]
+    }
+
     /// Width of `v_direct`.
     pub fn d_feature(&self) -> usize {
         self.d_feature

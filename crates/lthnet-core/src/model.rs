@@ -35,6 +35,13 @@ impl<B: Backend, E: FeatureExtractor<B>> LthNet<B, E> {
     /// # Panics
     /// If the backbone's output size differs from the head's input size.
     pub fn new(backbone: E, head: LthNetHead<B>) -> Self {
+        assert_eq!(
+            backbone.d_output(),
+            head.d_input(),
+            "the backbone outputs {} features but the head expects d_input = {}",
+            backbone.d_output(),
+            head.d_input()
+        );
         Self { backbone, head }
     }
 }
@@ -170,20 +177,6 @@ impl ImageSource {
     pub fn raw(&self) -> &[u8] {
         &self.images
     }
-
-    /// A new source holding only the given items, in that order.
-    pub fn subset(&self, indices: &[usize]) -> Self {
-        let size = self.height * self.width * self.channels;
-        let mut images = Vec::with_capacity(indices.len() * size);
-        for &i in indices {
-            images.extend_from_slice(&self.images[i * size..(i + 1) * size]);
-        }
-        Self {
-            images,
-            labels: indices.iter().map(|&i| self.labels[i]).collect(),
-            ..self.clone()
-        }
-    }
 }
 
 impl Source for ImageSource {
@@ -199,6 +192,24 @@ impl Source for ImageSource {
 
     fn batch<B: Backend>(&self, indices: &[usize], device: &B::Device) -> Tensor<B, 4> {
         self.build::<B>(indices, None, device)
+    }
+
+    fn subset(&self, indices: &[usize]) -> Self {
+        let size = self.height * self.width * self.channels;
+        let mut images = Vec::with_capacity(indices.len() * size);
+        for &i in indices {
+            images.extend_from_slice(&self.images[i * size..(i + 1) * size]);
+        }
+        Self {
+            images,
+            height: self.height,
+            width: self.width,
+            channels: self.channels,
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            resolution: self.resolution,
+            norm: self.norm,
+            augment: self.augment,
+        }
     }
 
     fn train_batch<B: Backend>(

@@ -27,6 +27,12 @@ pub trait Source: Sync {
     /// The deterministic (non-augmented) inputs of the given items, in the given order.
     fn batch<B: Backend>(&self, indices: &[usize], device: &B::Device) -> Self::Input<B>;
 
+    /// A new source holding only the given items, in that order (used to carve a validation
+    /// split out of the training set).
+    fn subset(&self, indices: &[usize]) -> Self
+    where
+        Self: Sized;
+
     /// The training inputs of the given items: [`Source::batch`] plus any data augmentation,
     /// drawn deterministically from `seed` (the trainer passes a per-epoch seed) and the item
     /// index, so that resumed runs see the same augmentations.
@@ -107,16 +113,6 @@ impl FeatureSource {
         &self.features[i * self.dim..(i + 1) * self.dim]
     }
 
-    /// A new source holding only the given items, in that order.
-    pub fn subset(&self, indices: &[usize]) -> Self {
-        let mut features = Vec::with_capacity(indices.len() * self.dim);
-        for &i in indices {
-            features.extend_from_slice(self.row(i));
-        }
-        let labels = indices.iter().map(|&i| self.labels[i]).collect();
-        Self::new(features, self.dim, labels)
-    }
-
     /// All features, row-major.
     pub fn features(&self) -> &[f32] {
         &self.features
@@ -132,6 +128,15 @@ impl Source for FeatureSource {
 
     fn labels(&self) -> &[u32] {
         &self.labels
+    }
+
+    fn subset(&self, indices: &[usize]) -> Self {
+        let mut features = Vec::with_capacity(indices.len() * self.dim);
+        for &i in indices {
+            features.extend_from_slice(self.row(i));
+        }
+        let labels = indices.iter().map(|&i| self.labels[i]).collect();
+        Self::new(features, self.dim, labels)
     }
 
     fn batch<B: Backend>(&self, indices: &[usize], device: &B::Device) -> Tensor<B, 2> {

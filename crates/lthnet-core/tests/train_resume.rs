@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::Module;
-use lthnet_core::train::{LossKind, RunOptions, TrainConfig, encode_relaxed, init_seed, train};
+use lthnet_core::train::{
+    LossKind, ModelSelection, RunOptions, TrainConfig, encode_relaxed, init_seed, train,
+};
 use lthnet_core::{FeatureSource, LthNetHeadConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -128,6 +130,55 @@ fn stepwise_resume_is_bit_identical() {
             .iter()
             .zip(&reference)
             .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+}
+
+/// Validation-based selection: every epoch records a validation MAP, the kept model is the best
+/// epoch's, and a resumed run (the best model travels in the checkpoint) matches an
+/// uninterrupted one bit for bit.
+#[test]
+fn best_validation_selection_resumes_bit_identically() {
+    let cfg = config()
+        .with_num_epochs(8)
+        .with_selection(ModelSelection::BestValidationMap { fraction: 0.2 });
+    let device = Default::default();
+    let (reference, selected, history) = {
+        let model = {
+            let _guard = INIT_LOCK.lock().unwrap();
+            init_seed::<B>(&device, cfg.seed);
+            let model = cfg.head.init::<B>(&device);
+            let record = model.clone().into_record();
+            model.load_record(record)
+        };
+        let trained = train::<B, _, _>(&cfg, model, &data(), &device, &RunOptions::default())
+            .expect("training");
+        let codes = encode_relaxed(&trained.model, trained.memory, &data(), 32, &device, false);
+        (codes, trained.selected_epoch, trained.history)
+    };
+    let maps: Vec<f64> = history.iter().map(|r| r.validation_map.unwrap()).collect();
+    assert_eq!(maps.len(), 8);
+    let best = maps.iter().cloned().fold(f64::MIN, f64::max);
+    assert_eq!(
+        maps[selected - 1],
+        best,
+        "selected epoch {selected} of {maps:?}"
+    );
+    assert_eq!(maps.iter().position(|&m| m == best), Some(selected - 1));
+    let dir = tempfile::tempdir().unwrap();
+    let mut codes = None;
+    for _ in 0..10 {
+        codes = run_with(cfg.clone(), Some(dir.path()), Some(3));
+        if codes.is_some() {
+            break;
+        }
+    }
+    let codes = codes.expect("finished after resumes");
+    assert!(
+        codes
+            .iter()
+            .zip(&reference)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "resumed run with validation selection differs"
     );
 }
 

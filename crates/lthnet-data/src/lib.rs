@@ -45,10 +45,10 @@ pub use dataset::{ImageDataset, OfficialSplit};
 pub use error::DataError;
 pub use split::{ListEntry, Split};
 
-/// Where the shared real datasets live, the first that exists of: `$LTHNET_DATA_DIR`;
-/// `shared/data` in the current directory or one of its ancestors (a run from inside a clone next
-/// to `shared/`); `../shared/data` next to the workspace this crate was compiled in. When none
-/// exists, `$LTHNET_DATA_DIR` if set, else the last candidate (so error messages name a path).
+/// Where the shared real datasets live: `$LTHNET_DATA_DIR` whenever it is set; otherwise the
+/// first `shared/data` found in the current directory or one of its ancestors (a run from inside
+/// a clone next to `shared/`); otherwise `../shared/data` next to the workspace this crate was
+/// compiled in (returned even when it does not exist, so error messages name a path).
 /// Tests skip with a message when it does not exist.
 pub fn default_data_dir() -> std::path::PathBuf {
     if let Some(d) = std::env::var_os("LTHNET_DATA_DIR") {

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use lthnet::backend::{Autodiff, Cpu};
+use lthnet::backend::{Autodiff, Selected};
 use lthnet::experiment::{Cifar100Features, named_method, run_method};
 use lthnet::model::feature_cache::default_cache_dir;
 use lthnet::model::train::{RunOptions, TrainConfig};
@@ -85,7 +85,7 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let device = Default::default();
-    let features = Cifar100Features::load::<Cpu>(
+    let features = Cifar100Features::load::<Selected>(
         &args.data_dir,
         &args.weights,
         args.resolution,
@@ -115,7 +115,8 @@ fn main() -> anyhow::Result<()> {
             progress: true,
             ..Default::default()
         };
-        let codes = run_method::<Autodiff<Cpu>>(&method, &split, args.bits, &device, &options)?;
+        let codes =
+            run_method::<Autodiff<Selected>>(&method, &split, args.bits, &device, &options)?;
         let r = evaluate_codes(
             &method.name(),
             &codes,

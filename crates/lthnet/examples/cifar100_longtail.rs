@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use lthnet::backend::{Autodiff, Cpu};
+use lthnet::backend::{Autodiff, Selected};
 use lthnet::experiment::{Cifar100Features, named_method, run_method};
 use lthnet::model::feature_cache::default_cache_dir;
 use lthnet::model::train::{RunOptions, TrainConfig};
@@ -81,7 +81,7 @@ struct Args {
     /// Use only the first N training and N/5 test images (a smoke test).
     #[arg(long)]
     limit: Option<usize>,
-    /// Directory for plots and the JSON results.
+    /// Directory for the plots.
     #[arg(long, default_value = "target/cifar100_longtail")]
     out_dir: PathBuf,
 }
@@ -90,7 +90,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Frozen MobileNetV2 features of all images, cached.
     let device = Default::default();
-    let features = Cifar100Features::load::<Cpu>(
+    let features = Cifar100Features::load::<Selected>(
         &args.data_dir,
         &args.weights,
         args.resolution,
@@ -124,7 +124,7 @@ fn main() -> anyhow::Result<()> {
                     progress: true,
                     ..Default::default()
                 };
-                let codes = run_method::<Autodiff<Cpu>>(&m, &fs, bits, &device, &options)?;
+                let codes = run_method::<Autodiff<Selected>>(&m, &fs, bits, &device, &options)?;
                 let r = evaluate_codes(
                     &m.name(),
                     &codes,

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Parser;
-use lthnet::backend::{Autodiff, Cpu};
+use lthnet::backend::{Autodiff, Selected};
 use lthnet::data::folder::{FolderConfig, Resize};
 use lthnet::data::longtail::{LongTailProfile, Preset, class_sizes, mu_for, paper_n_max};
 use lthnet::data::split::{class_table, list_protocol, read_list_file};
@@ -159,13 +159,13 @@ fn main() -> anyhow::Result<()> {
         .context("--image-root (your ImageNet copy) is required unless --stats-only")?;
 
     let device = Default::default();
-    let backbone = MobileNetV2::<Cpu>::load(&args.weights, &device)?;
+    let backbone = MobileNetV2::<Selected>::load(&args.weights, &device)?;
     let paths: Vec<String> = entries.iter().map(|e| e.path.clone()).collect();
     let folder = FolderConfig::default()
         .with_resize(Resize::ShortSide(256))
         .with_crop(Some(224));
     std::fs::create_dir_all(&args.cache_dir)?;
-    let all = cached_list_features::<Cpu, _>(
+    let all = cached_list_features::<Selected, _>(
         &backbone,
         "mobilenet_v2_1.0_224_imagenet(tf-hub, ptq-dequantized)",
         &root,
@@ -194,7 +194,7 @@ fn main() -> anyhow::Result<()> {
             progress: true,
             ..Default::default()
         };
-        let codes = run_method::<Autodiff<Cpu>>(&m, &fs, args.bits, &device, &options)?;
+        let codes = run_method::<Autodiff<Selected>>(&m, &fs, args.bits, &device, &options)?;
         let r = evaluate_codes(
             &m.name(),
             &codes,

@@ -24,7 +24,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use lthnet::backend::{Autodiff, Cpu};
+use lthnet::backend::{Autodiff, Selected};
 use lthnet::data::digits::read_digits_csv_gz;
 use lthnet::data::longtail::{LongTailProfile, class_sizes, mu_for};
 use lthnet::data::split::holdout_protocol;
@@ -118,7 +118,7 @@ fn main() -> anyhow::Result<()> {
     let train_sizes = split.train_class_sizes();
     let mut reports: Vec<Report> = Vec::new();
     for method in &methods {
-        let codes = run_method::<Autodiff<Cpu>>(method, &split, args.bits, &device, &options)?;
+        let codes = run_method::<Autodiff<Selected>>(method, &split, args.bits, &device, &options)?;
         let report = evaluate_codes(
             &method.name(),
             &codes,

@@ -44,6 +44,7 @@ impl FeatureSplit {
 
 /// A hashing method to run on a [`FeatureSplit`].
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful per run: boxing the config would buy nothing
 pub enum Method {
     /// LTHNet (or any of its ablations / losses) trained with Algorithm 1 on the features.
     LthNet {

@@ -115,6 +115,19 @@ pub mod backend {
     #[cfg(all(feature = "ndarray", not(feature = "flex")))]
     pub type Cpu = burn::backend::NdArray;
 
+    /// The backend the enabled features select, the one the examples run on: `cuda` if enabled,
+    /// else `wgpu`, else the CPU backend.
+    #[cfg(feature = "cuda")]
+    pub type Selected = burn::backend::Cuda;
+    /// The backend the enabled features select, the one the examples run on: `cuda` if enabled,
+    /// else `wgpu`, else the CPU backend.
+    #[cfg(all(feature = "wgpu", not(feature = "cuda")))]
+    pub type Selected = burn::backend::Wgpu;
+    /// The backend the enabled features select, the one the examples run on: `cuda` if enabled,
+    /// else `wgpu`, else the CPU backend.
+    #[cfg(not(any(feature = "cuda", feature = "wgpu")))]
+    pub type Selected = Cpu;
+
     /// Burn's `ndarray` backend.
     #[cfg(feature = "ndarray")]
     pub type NdArray = burn::backend::NdArray;

@@ -36,6 +36,10 @@ pub struct CheckpointMeta {
     pub epochs_done: usize,
     /// Per-epoch history so far.
     pub history: Vec<EpochRecord>,
+    /// With validation-based selection: the best epoch so far (1-based) and its validation MAP;
+    /// its model is saved beside the checkpoint as `best-model.bin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<(usize, f64)>,
 }
 
 /// A loaded checkpoint.
@@ -57,7 +61,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CoreError + '_ {
     }
 }
 
-fn recorder() -> BinFileRecorder<FullPrecisionSettings> {
+pub(crate) fn recorder() -> BinFileRecorder<FullPrecisionSettings> {
     BinFileRecorder::<FullPrecisionSettings>::new()
 }
 

@@ -55,11 +55,20 @@ impl Default for LossKind {
     }
 }
 
-/// Which model is kept at the end of training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which model is kept at the end of training. Neither choice ever looks at the query set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum ModelSelection {
-    /// The model after the last epoch (default; never looks at the query set).
+    /// The model after the last epoch (default).
     LastEpoch,
+    /// Hold out `fraction` of every class of the training set (at least one item of each class
+    /// with two or more, never a class's last item; drawn with the run's seed, see
+    /// `lthnet_data::split::validation_split`), train on the rest, and keep the epoch whose codes
+    /// give the best MAP@all of the held-out items as queries against the remaining training
+    /// items as the database. The paper selects on the query set instead; this never does.
+    BestValidationMap {
+        /// Fraction of each class held out, in (0, 1).
+        fraction: f64,
+    },
 }
 
 /// Configuration of an LTHNet training run (Algorithm 1).
@@ -119,6 +128,66 @@ impl TrainConfig {
         eta_min + 0.5 * (eta0 - eta_min) * (1.0 + (std::f64::consts::PI * epoch as f64 / t).cos())
     }
 
+    /// Parse a configuration from JSON in which only `head.d_input`, `head.num_classes` and
+    /// `head.d_code` are required: every other field of the head and of the run takes its
+    /// default when left out (Burn's derived deserialiser requires them all). `loss` and
+    /// `selection` are replaced as a whole when given.
+    ///
+    /// ```
+    /// use lthnet_core::train::{LossKind, TrainConfig};
+    /// let cfg = TrainConfig::from_json_with_defaults(
+    ///     r#"{"head": {"d_input": 1280, "num_classes": 100, "d_code": 64},
+    ///         "num_epochs": 15, "loss": {"kind": "square", "beta": 0.0}}"#,
+    /// )
+    /// .unwrap();
+    /// assert_eq!((cfg.num_epochs, cfg.batch_size, cfg.head.d_feature), (15, 8, 2000));
+    /// assert_eq!(cfg.loss, LossKind::Square { beta: 0.0 });
+    /// ```
+    ///
+    /// # Errors
+    /// Malformed JSON, a missing required head field or a value of the wrong type (the message
+    /// names it).
+    pub fn from_json_with_defaults(json: &str) -> Result<Self, crate::CoreError> {
+        let err = |m: String| crate::CoreError::Config(m);
+        let user: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| err(format!("not valid JSON: {e}")))?;
+        let head = user
+            .get("head")
+            .ok_or_else(|| err("the training configuration needs a \"head\" object".into()))?;
+        let need = |key: &str| {
+            head.get(key).and_then(|v| v.as_u64()).ok_or_else(|| {
+                err(format!(
+                    "head.{key} is required (a non-negative integer), got {}",
+                    head.get(key).map_or("nothing".into(), |v| v.to_string())
+                ))
+            })
+        };
+        let defaults = TrainConfig::new(LthNetHeadConfig::new(
+            need("d_input")? as usize,
+            need("num_classes")? as usize,
+            need("d_code")? as usize,
+        ));
+        let mut merged = serde_json::to_value(&defaults).expect("config serialises");
+        let (Some(base), Some(patch)) = (merged.as_object_mut(), user.as_object()) else {
+            return Err(err(
+                "the training configuration must be a JSON object".into()
+            ));
+        };
+        for (key, value) in patch {
+            match (key.as_str(), base.get_mut(key), value) {
+                ("head", Some(serde_json::Value::Object(b)), serde_json::Value::Object(p)) => {
+                    for (k, v) in p {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+                _ => {
+                    base.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        serde_json::from_value(merged).map_err(|e| err(format!("invalid configuration: {e}")))
+    }
+
     /// Checks the values a JSON file may get wrong.
     pub fn validate(&self) -> Result<(), crate::CoreError> {
         let err = |m: String| Err(crate::CoreError::Config(m));
@@ -144,6 +213,13 @@ impl TrainConfig {
             return err(format!(
                 "dpp_theta must be in [0, 1), got {}",
                 self.dpp_theta
+            ));
+        }
+        if let ModelSelection::BestValidationMap { fraction } = self.selection
+            && !(fraction > 0.0 && fraction < 1.0)
+        {
+            return err(format!(
+                "the validation fraction must be in (0, 1), got {fraction}"
             ));
         }
         match &self.loss {
@@ -197,6 +273,38 @@ mod tests {
         assert_eq!(back.loss, LossKind::Square { beta: 0.999 });
         assert_eq!(back.batch_size, 16);
         assert_eq!(back.head.d_code, 4);
+    }
+
+    #[test]
+    fn partial_json_takes_the_defaults() {
+        let cfg = TrainConfig::from_json_with_defaults(
+            r#"{"head": {"d_input": 1280, "num_classes": 100, "d_code": 64}, "num_epochs": 15}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.num_epochs, 15);
+        assert_eq!(cfg.batch_size, 8);
+        assert_eq!(cfg.learning_rate, 1e-5);
+        assert_eq!(cfg.loss, LossKind::CrossEntropy { beta: 0.0 });
+        assert_eq!(cfg.selection, ModelSelection::LastEpoch);
+        assert_eq!(cfg.head.d_feature, 2000);
+        assert_eq!(cfg.head.num_prototypes, 3);
+        let cfg = TrainConfig::from_json_with_defaults(
+            r#"{"head": {"d_input": 8, "num_classes": 2, "d_code": 4, "num_prototypes": 0},
+                "selection": {"BestValidationMap": {"fraction": 0.1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.head.num_prototypes, 0);
+        assert_eq!(
+            cfg.selection,
+            ModelSelection::BestValidationMap { fraction: 0.1 }
+        );
+        let e = TrainConfig::from_json_with_defaults(r#"{"head": {"d_input": 8}}"#).unwrap_err();
+        assert!(e.to_string().contains("num_classes"), "{e}");
+        let e = TrainConfig::from_json_with_defaults(
+            r#"{"head": {"d_input": 8, "num_classes": 2, "d_code": 4}, "batch_size": "eight"}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("invalid"), "{e}");
     }
 
     #[test]

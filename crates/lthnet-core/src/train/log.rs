@@ -32,6 +32,10 @@ pub struct EpochRecord {
     /// gradient-free `v_direct` pass over the training set and the objective's refresh).
     #[serde(default)]
     pub memory_build_seconds: f64,
+    /// MAP@all of the validation split after this epoch
+    /// ([`ModelSelection::BestValidationMap`](super::ModelSelection::BestValidationMap) only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_map: Option<f64>,
 }
 
 impl fmt::Display for EpochRecord {
@@ -46,22 +50,31 @@ impl fmt::Display for EpochRecord {
             self.refresh_seconds,
             self.memory_build_seconds,
             self.images_per_second
-        )
+        )?;
+        if let Some(map) = self.validation_map {
+            write!(f, "  validation MAP {map:.4}")?;
+        }
+        Ok(())
     }
 }
 
-pub(crate) fn append_jsonl(path: &Path, record: &EpochRecord) -> Result<(), CoreError> {
-    let io = |source| CoreError::Io {
-        path: path.to_path_buf(),
-        source,
+/// Write `history` as JSON lines to `path`, atomically (temporary file + rename): the file always
+/// matches the checkpoint's history, also after a kill and resume.
+pub(crate) fn write_jsonl(path: &Path, history: &[EpochRecord]) -> Result<(), CoreError> {
+    let tmp = path.with_extension("jsonl.tmp");
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| CoreError::Io { path: p, source }
     };
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io)?;
-    let line = serde_json::to_string(record).expect("record serialises");
-    writeln!(f, "{line}").map_err(io)
+    let mut text = String::new();
+    for record in history {
+        text.push_str(&serde_json::to_string(record).expect("record serialises"));
+        text.push('\n');
+    }
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(text.as_bytes()).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// Draw the training-loss curve of `history` into an SVG file.

@@ -16,6 +16,7 @@ mod objective;
 pub use checkpoint::{Checkpoint, CheckpointMeta};
 pub use config::{LossKind, ModelSelection, TrainConfig};
 pub use log::{EpochRecord, write_loss_curve_svg};
+use lthnet_retrieval::{EvalConfig, Labels, PackedCodes, evaluate};
 pub use objective::Objective;
 
 use std::path::{Path, PathBuf};
@@ -37,7 +38,7 @@ use crate::source::{HashNetwork, Source};
 /// Options of a run that are not part of the model's configuration.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Directory for `config.json`, `checkpoint/`, `metrics.jsonl` and `loss.svg`.
+    /// Directory for `config.json`, `checkpoints/`, `metrics.jsonl` and `loss.svg`.
     /// `None` keeps everything in memory (no checkpoints, no resume).
     pub run_dir: Option<PathBuf>,
     /// Continue from the checkpoint in `run_dir` if there is one.
@@ -60,6 +61,9 @@ pub struct Trained<M, B: Backend> {
     pub history: Vec<EpochRecord>,
     /// Whether all configured epochs are done.
     pub finished: bool,
+    /// The epoch (1-based) whose model this is: the last one, or the best on the validation
+    /// split with [`ModelSelection::BestValidationMap`]. 0 if no epoch ran.
+    pub selected_epoch: usize,
 }
 
 /// Number of classes implied by labels (max + 1).
@@ -248,10 +252,27 @@ where
     M::InnerModule: HashNetwork<B::InnerBackend, S::Input<B::InnerBackend>>,
 {
     config.validate()?;
-    let labels = source.labels();
-    if labels.is_empty() {
+    if source.is_empty() {
         return Err(CoreError::Config("the training set is empty".into()));
     }
+    let carved;
+    let (source, validation): (&S, Option<S>) = match config.selection {
+        ModelSelection::LastEpoch => (source, None),
+        ModelSelection::BestValidationMap { fraction } => {
+            let all: Vec<usize> = (0..source.len()).collect();
+            let (train_items, held_out) =
+                lthnet_data::split::validation_split(&all, source.labels(), fraction, config.seed);
+            if held_out.is_empty() {
+                return Err(CoreError::Config(format!(
+                    "validation fraction {fraction} holds out no item (every class needs two or \
+                     more items to give one)"
+                )));
+            }
+            carved = source.subset(&train_items);
+            (&carved, Some(source.subset(&held_out)))
+        }
+    };
+    let labels = source.labels();
     let seen = num_classes_of(labels);
     if seen > config.head.num_classes {
         return Err(CoreError::Config(format!(
@@ -279,12 +300,34 @@ where
 
     let mut history = Vec::new();
     let mut start_epoch = 0;
+    // With validation-based selection: (epoch, MAP, model) of the best epoch so far, and the
+    // memory refreshed from the latest model for the validation pass (reused by the next epoch).
+    let mut best: Option<(usize, f64, M::InnerModule)> = None;
+    let mut carried: Option<Refresh<B::InnerBackend>> = None;
     if let Some(dir) = &options.run_dir {
         std::fs::create_dir_all(dir).map_err(|source| CoreError::Io {
             path: dir.clone(),
             source,
         })?;
         let cfg_path = dir.join("config.json");
+        if options.resume
+            && checkpoint_dir(dir).join("LATEST").exists()
+            && let Ok(saved) = std::fs::read_to_string(&cfg_path)
+        {
+            let saved: serde_json::Value =
+                serde_json::from_str(&saved).map_err(|e| CoreError::Malformed {
+                    path: cfg_path.clone(),
+                    message: e.to_string(),
+                })?;
+            let now = serde_json::to_value(config).expect("config serialises");
+            if saved != now {
+                return Err(CoreError::Config(format!(
+                    "cannot resume {}: its config.json differs from this run's configuration \
+                     (start a new run directory, or resume with the saved configuration)",
+                    dir.display()
+                )));
+            }
+        }
         config.save(&cfg_path).map_err(|source| CoreError::Io {
             path: cfg_path.clone(),
             source,
@@ -297,6 +340,17 @@ where
             optim = optim.load_record(ckpt.optimizer);
             start_epoch = ckpt.meta.epochs_done;
             history = ckpt.meta.history;
+            if let Some((epoch, map)) = ckpt.meta.best {
+                let path = ckpt.dir.join("best-model");
+                let best_model = model
+                    .valid()
+                    .load_file(path.clone(), &checkpoint::recorder(), device)
+                    .map_err(|e| CoreError::Malformed {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                best = Some((epoch, map, best_model));
+            }
         }
     }
 
@@ -309,13 +363,12 @@ where
             break;
         }
         let started = Instant::now();
-        // 1. Memory refresh, eval mode, no graph.
+        // 1. Memory refresh, eval mode, no graph (already done by the previous epoch's
+        //    validation pass when selecting on a validation split: same model, same memory).
         let inner = model.valid();
-        let (memory, filled, memory_build_seconds) = if model.head().uses_memory() {
-            let r = refresh_memory(&inner, source, config, device, options.progress)?;
-            (Some(r.memory), r.filled_slots, r.build_seconds)
-        } else {
-            (None, 0, 0.0)
+        let (memory, filled, memory_build_seconds) = match carried.take() {
+            Some(r) => r,
+            None => refresh_if_used(&inner, source, config, device, options.progress)?,
         };
         objective.refresh(
             &inner,
@@ -363,6 +416,27 @@ where
             }
         }
         pb.finish_and_clear();
+
+        // 3. Validation (model selection): the refreshed memory of the new model, the codes of
+        //    the held-out items against the training items, MAP@all.
+        let mut validation_map = None;
+        if let Some(held_out) = &validation {
+            let inner = model.valid();
+            let refreshed = refresh_if_used(&inner, source, config, device, options.progress)?;
+            let map = validation_map_of(
+                &inner,
+                refreshed.0.clone(),
+                source,
+                held_out,
+                config.eval_batch_size,
+                device,
+            );
+            carried = Some(refreshed);
+            if best.as_ref().is_none_or(|b| map > b.1) {
+                best = Some((epoch + 1, map, inner));
+            }
+            validation_map = Some(map);
+        }
         let seconds = started.elapsed().as_secs_f64();
         let record = EpochRecord {
             epoch: epoch + 1,
@@ -373,41 +447,108 @@ where
             memory_filled_slots: filled,
             refresh_seconds,
             memory_build_seconds,
+            validation_map,
         };
         if options.progress {
             eprintln!("{record}");
         }
         history.push(record);
 
-        // 3. Checkpoint, atomically.
+        // 4. Checkpoint, atomically.
         if let Some(dir) = &options.run_dir {
             let meta = CheckpointMeta {
                 epochs_done: epoch + 1,
                 history: history.clone(),
+                best: best.as_ref().map(|b| (b.0, b.1)),
             };
             Checkpoint::<B, M>::save(dir, &model, &optim.to_record(), &meta, |d| {
-                objective.save(d)
+                objective.save(d)?;
+                if let Some((_, _, best_model)) = &best {
+                    let path = d.join("best-model");
+                    best_model
+                        .clone()
+                        .save_file(path.clone(), &checkpoint::recorder())
+                        .map_err(|e| CoreError::Malformed {
+                            path: path.clone(),
+                            message: e.to_string(),
+                        })?;
+                    let file = d.join("best-model.bin");
+                    std::fs::File::open(&file)
+                        .and_then(|f| f.sync_all())
+                        .map_err(|source| CoreError::Io { path: file, source })?;
+                }
+                Ok(())
             })?;
-            log::append_jsonl(&dir.join("metrics.jsonl"), history.last().expect("pushed"))?;
+            log::write_jsonl(&dir.join("metrics.jsonl"), &history)?;
             log::write_loss_curve_svg(&dir.join("loss.svg"), &history)?;
         }
     }
 
     let finished = history.len() >= config.num_epochs;
-    // Out-of-sample hashing uses the memory of the final model: one more refresh pass, so that
-    // an interrupted-and-resumed run and an uninterrupted one encode with the same memory.
-    let inner = model.valid();
-    let last_memory = if inner.head().uses_memory() {
-        Some(refresh_memory(&inner, source, config, device, options.progress)?.memory)
-    } else {
-        None
+    // Out-of-sample hashing uses the memory of the selected model: one more refresh pass, so
+    // that an interrupted-and-resumed run and an uninterrupted one encode with the same memory.
+    let (inner, selected_epoch) = match best {
+        Some((epoch, _, m)) => (m, epoch),
+        None => (model.valid(), history.len()),
     };
+    let last_memory = refresh_if_used(&inner, source, config, device, options.progress)?.0;
     Ok(Trained {
         model: inner,
         memory: last_memory,
         history,
         finished,
+        selected_epoch,
     })
+}
+
+/// A refreshed memory (`None` when the head does not use one), its filled slots and the seconds
+/// its centroids and DPP took.
+type Refresh<B> = (Option<Tensor<B, 2>>, usize, f64);
+
+fn refresh_if_used<B, M, S>(
+    model: &M,
+    source: &S,
+    config: &TrainConfig,
+    device: &B::Device,
+    progress: bool,
+) -> Result<Refresh<B>, CoreError>
+where
+    B: Backend,
+    S: Source,
+    M: HashNetwork<B, S::Input<B>>,
+{
+    if !model.head().uses_memory() {
+        return Ok((None, 0, 0.0));
+    }
+    let r = refresh_memory(model, source, config, device, progress)?;
+    Ok((Some(r.memory), r.filled_slots, r.build_seconds))
+}
+
+/// MAP@all (ties by index) of the `queries`' codes against the `database`'s codes.
+fn validation_map_of<B, M, S>(
+    model: &M,
+    memory: Option<Tensor<B, 2>>,
+    database: &S,
+    queries: &S,
+    batch_size: usize,
+    device: &B::Device,
+) -> f64
+where
+    B: Backend,
+    S: Source,
+    M: HashNetwork<B, S::Input<B>>,
+{
+    let bits = model.head().d_code();
+    let db = encode_relaxed(model, memory.clone(), database, batch_size, device, false);
+    let q = encode_relaxed(model, memory, queries, batch_size, device, false);
+    evaluate(
+        &PackedCodes::from_signs(&q, bits),
+        &Labels::Single(queries.labels().to_vec()),
+        &PackedCodes::from_signs(&db, bits),
+        &Labels::Single(database.labels().to_vec()),
+        &EvalConfig::default(),
+    )
+    .map
 }
 
 /// Seed Burn's parameter initialisation on `device` (call before building the model).
@@ -423,7 +564,7 @@ fn shuffle_seed(seed: u64, epoch: usize) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Path of a run's final checkpoint directory.
+/// The directory holding a run's checkpoints (`epoch-NNNN/` and `LATEST`).
 pub fn checkpoint_dir(run_dir: &Path) -> PathBuf {
-    run_dir.join("checkpoint")
+    run_dir.join("checkpoints")
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use lthnet::backend::{Autodiff, Cpu};
+use lthnet::backend::{Autodiff, Selected};
 use lthnet::data::ImageDataset;
 use lthnet::data::longtail::{LongTailProfile, class_sizes, mu_for};
 use lthnet::data::split::cifar_protocol;
@@ -150,7 +150,7 @@ pub fn run(
                     progress: true,
                     ..Default::default()
                 };
-                let codes = run_from_scratch::<Autodiff<Cpu>>(
+                let codes = run_from_scratch::<Autodiff<Selected>>(
                     &config, &backbone, &images, args.bits, &device, &options,
                 )?;
                 let train_s: f64 = codes.history.iter().map(|r| r.seconds).sum();
@@ -176,7 +176,7 @@ pub fn run(
                 } else {
                     ("ITQ (pixels)", Method::Itq)
                 };
-                let codes = run_method::<Autodiff<Cpu>>(
+                let codes = run_method::<Autodiff<Selected>>(
                     &method,
                     fs,
                     args.bits,
