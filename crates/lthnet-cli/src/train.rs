@@ -210,33 +210,29 @@ fn run_on(
 ) -> anyhow::Result<lthnet::experiment::Codes> {
     use lthnet::backend::Autodiff;
     use lthnet::experiment::run_method;
-    Ok(match backend {
-        BackendArg::Cpu => {
-            run_method::<Autodiff<Cpu>>(method, split, bits, &Default::default(), options)?
-        }
+    fn on<B: lthnet::burn::tensor::backend::AutodiffBackend>(
+        method: &Method,
+        split: &lthnet::experiment::FeatureSplit,
+        bits: usize,
+        options: &RunOptions,
+    ) -> anyhow::Result<lthnet::experiment::Codes> {
+        Ok(run_method::<B>(
+            method,
+            split,
+            bits,
+            &Default::default(),
+            options,
+        )?)
+    }
+    match backend {
+        BackendArg::Cpu => on::<Autodiff<Cpu>>(method, split, bits, options),
         #[cfg(feature = "ndarray")]
-        BackendArg::Ndarray => run_method::<Autodiff<lthnet::backend::NdArray>>(
-            method,
-            split,
-            bits,
-            &Default::default(),
-            options,
-        )?,
+        BackendArg::Ndarray => {
+            on::<Autodiff<lthnet::backend::NdArray>>(method, split, bits, options)
+        }
         #[cfg(feature = "wgpu")]
-        BackendArg::Wgpu => run_method::<Autodiff<lthnet::backend::Wgpu>>(
-            method,
-            split,
-            bits,
-            &Default::default(),
-            options,
-        )?,
+        BackendArg::Wgpu => on::<Autodiff<lthnet::backend::Wgpu>>(method, split, bits, options),
         #[cfg(feature = "cuda")]
-        BackendArg::Cuda => run_method::<Autodiff<lthnet::backend::Cuda>>(
-            method,
-            split,
-            bits,
-            &Default::default(),
-            options,
-        )?,
-    })
+        BackendArg::Cuda => on::<Autodiff<lthnet::backend::Cuda>>(method, split, bits, options),
+    }
 }

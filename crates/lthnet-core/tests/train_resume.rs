@@ -11,9 +11,9 @@ use std::time::Duration;
 use burn::backend::{Autodiff, Flex};
 use burn::module::Module;
 use lthnet_core::train::{
-    LossKind, ModelSelection, RunOptions, TrainConfig, encode_relaxed, init_seed, train,
+    LossKind, ModelSelection, RunOptions, TrainConfig, Trained, encode_relaxed, init_seed, train,
 };
-use lthnet_core::{FeatureSource, LthNetHeadConfig};
+use lthnet_core::{FeatureSource, LthNetHead, LthNetHeadConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -69,6 +69,16 @@ fn run(dir: Option<&Path>, max_epochs: Option<usize>) -> Option<Vec<f32>> {
 }
 
 fn run_with(cfg: TrainConfig, dir: Option<&Path>, max_epochs: Option<usize>) -> Option<Vec<f32>> {
+    let (codes, _) = trained_codes(cfg, dir, max_epochs);
+    codes
+}
+
+/// Train and return the codes of the training items (when finished) and the trained result.
+fn trained_codes(
+    cfg: TrainConfig,
+    dir: Option<&Path>,
+    max_epochs: Option<usize>,
+) -> (Option<Vec<f32>>, Trained<LthNetHead<Flex>, Flex>) {
     let device = Default::default();
     // Burn's parameter RNG is process-global: seed + init under a lock, since tests run in
     // parallel threads.
@@ -88,7 +98,7 @@ fn run_with(cfg: TrainConfig, dir: Option<&Path>, max_epochs: Option<usize>) -> 
         max_epochs_this_call: max_epochs,
     };
     let trained = train::<B, _, _>(&cfg, model, &source, &device, &options).expect("training");
-    trained.finished.then(|| {
+    let codes = trained.finished.then(|| {
         encode_relaxed(
             &trained.model,
             trained.memory.clone(),
@@ -97,7 +107,28 @@ fn run_with(cfg: TrainConfig, dir: Option<&Path>, max_epochs: Option<usize>) -> 
             &device,
             false,
         )
-    })
+    });
+    (codes, trained)
+}
+
+/// Run `cfg` in calls of `chunk` epochs, each resuming from the last checkpoint, until it
+/// finishes; return the final codes.
+fn resumed_in_chunks(cfg: &TrainConfig, chunk: usize, max_calls: usize) -> Vec<f32> {
+    let dir = tempfile::tempdir().unwrap();
+    (0..max_calls)
+        .find_map(|_| run_with(cfg.clone(), Some(dir.path()), Some(chunk)))
+        .expect("finished after resumes")
+}
+
+fn assert_bit_identical(codes: &[f32], reference: &[f32], what: &str) {
+    assert_eq!(codes.len(), reference.len(), "{what}");
+    assert!(
+        codes
+            .iter()
+            .zip(reference)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "{what}"
+    );
 }
 
 #[test]
@@ -115,22 +146,8 @@ fn resume_child() {
 #[test]
 fn stepwise_resume_is_bit_identical() {
     let reference = run(None, None).expect("finished");
-    let dir = tempfile::tempdir().unwrap();
-    let mut codes = None;
-    for _ in 0..20 {
-        codes = run(Some(dir.path()), Some(5));
-        if codes.is_some() {
-            break;
-        }
-    }
-    let codes = codes.expect("finished after resumes");
-    assert_eq!(codes.len(), reference.len());
-    assert!(
-        codes
-            .iter()
-            .zip(&reference)
-            .all(|(a, b)| a.to_bits() == b.to_bits())
-    );
+    let codes = resumed_in_chunks(&config(), 5, 20);
+    assert_bit_identical(&codes, &reference, "stepwise resumed run differs");
 }
 
 /// Validation-based selection: every epoch records a validation MAP, the kept model is the best
@@ -141,20 +158,9 @@ fn best_validation_selection_resumes_bit_identically() {
     let cfg = config()
         .with_num_epochs(8)
         .with_selection(ModelSelection::BestValidationMap { fraction: 0.2 });
-    let device = Default::default();
-    let (reference, selected, history) = {
-        let model = {
-            let _guard = INIT_LOCK.lock().unwrap();
-            init_seed::<B>(&device, cfg.seed);
-            let model = cfg.head.init::<B>(&device);
-            let record = model.clone().into_record();
-            model.load_record(record)
-        };
-        let trained = train::<B, _, _>(&cfg, model, &data(), &device, &RunOptions::default())
-            .expect("training");
-        let codes = encode_relaxed(&trained.model, trained.memory, &data(), 32, &device, false);
-        (codes, trained.selected_epoch, trained.history)
-    };
+    let (reference, trained) = trained_codes(cfg.clone(), None, None);
+    let reference = reference.expect("finished");
+    let (selected, history) = (trained.selected_epoch, trained.history);
     let maps: Vec<f64> = history.iter().map(|r| r.validation_map.unwrap()).collect();
     assert_eq!(maps.len(), 8);
     let best = maps.iter().cloned().fold(f64::MIN, f64::max);
@@ -164,21 +170,11 @@ fn best_validation_selection_resumes_bit_identically() {
         "selected epoch {selected} of {maps:?}"
     );
     assert_eq!(maps.iter().position(|&m| m == best), Some(selected - 1));
-    let dir = tempfile::tempdir().unwrap();
-    let mut codes = None;
-    for _ in 0..10 {
-        codes = run_with(cfg.clone(), Some(dir.path()), Some(3));
-        if codes.is_some() {
-            break;
-        }
-    }
-    let codes = codes.expect("finished after resumes");
-    assert!(
-        codes
-            .iter()
-            .zip(&reference)
-            .all(|(a, b)| a.to_bits() == b.to_bits()),
-        "resumed run with validation selection differs"
+    let codes = resumed_in_chunks(&cfg, 3, 10);
+    assert_bit_identical(
+        &codes,
+        &reference,
+        "resumed run with validation selection differs",
     );
 }
 
@@ -190,21 +186,11 @@ fn idcwh_centres_are_learned_and_checkpointed() {
     let cfg = config_with(idcwh(0.5)).with_num_epochs(8);
     let reference = run_with(cfg.clone(), None, None).expect("finished");
     assert!(reference.iter().all(|v| v.is_finite()));
-    let dir = tempfile::tempdir().unwrap();
-    let mut codes = None;
-    for _ in 0..10 {
-        codes = run_with(cfg.clone(), Some(dir.path()), Some(3));
-        if codes.is_some() {
-            break;
-        }
-    }
-    let codes = codes.expect("finished after resumes");
-    assert!(
-        codes
-            .iter()
-            .zip(&reference)
-            .all(|(a, b)| a.to_bits() == b.to_bits()),
-        "IDCWH run resumed from checkpoints differs"
+    let codes = resumed_in_chunks(&cfg, 3, 10);
+    assert_bit_identical(
+        &codes,
+        &reference,
+        "IDCWH run resumed from checkpoints differs",
     );
     let frozen = run_with(config_with(idcwh(0.0)).with_num_epochs(8), None, None).unwrap();
     assert!(

@@ -23,16 +23,15 @@
 //! **Expected result** (IF 100, 64 bits, 15 epochs; `docs/reproduction.md`): LTHNet > CSQ >
 //! DCWH ≈ IDCWH, all well above the shallow baselines' 0.05–0.12.
 
-use std::path::PathBuf;
-
-use anyhow::Context;
 use clap::Parser;
 use lthnet::backend::{Autodiff, Selected};
-use lthnet::experiment::{Cifar100Features, named_method, run_method};
-use lthnet::model::feature_cache::default_cache_dir;
+use lthnet::experiment::{named_method, run_method};
 use lthnet::model::train::{RunOptions, TrainConfig};
 use lthnet::model::{LthNetHeadConfig, Source};
 use lthnet::report::{evaluate_codes, print_table};
+
+#[path = "common/cifar100_features.rs"]
+mod common;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -40,18 +39,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Centre-based hashing losses (CSQ, DCWH, IDCWH) vs LTHNet on CIFAR-100-LT features.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Directory with CIFAR-100 `train.bin` / `test.bin` (or `.xz` / `.gz`, or the python version).
-    #[arg(long, default_value_os_t = lthnet::data::default_data_dir().join("cifar100-binary"))]
-    data_dir: PathBuf,
-    /// MobileNetV2 weights (safetensors).
-    #[arg(long, default_value_os_t = lthnet::data::default_data_dir().join("mobilenetv2-imagenet/mobilenet_v2_1.0_224_imagenet_f32.safetensors"))]
-    weights: PathBuf,
-    /// Input resolution fed to the backbone.
-    #[arg(long, default_value_t = 128)]
-    resolution: usize,
-    /// Feature cache directory.
-    #[arg(long, default_value_os_t = default_cache_dir())]
-    cache_dir: PathBuf,
+    #[command(flatten)]
+    features: common::FeatureArgs,
     /// Imbalance factor.
     #[arg(long, default_value_t = 100.0)]
     imbalance: f64,
@@ -77,23 +66,12 @@ struct Args {
     /// Seed of the split and of training.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Use only the first N training and N/5 test images (a smoke test).
-    #[arg(long)]
-    limit: Option<usize>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let device = Default::default();
-    let features = Cifar100Features::load::<Selected>(
-        &args.data_dir,
-        &args.weights,
-        args.resolution,
-        &args.cache_dir,
-        args.limit,
-        &device,
-    )
-    .context("CIFAR-100 features")?;
+    let features = args.features.load()?;
     let split = features.longtail_split(args.imbalance, args.seed)?;
     let train_sizes = split.train_class_sizes();
     println!(

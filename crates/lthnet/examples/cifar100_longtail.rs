@@ -20,15 +20,16 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Parser;
 use lthnet::backend::{Autodiff, Selected};
-use lthnet::experiment::{Cifar100Features, named_method, run_method};
-use lthnet::model::feature_cache::default_cache_dir;
+use lthnet::experiment::{named_method, run_method};
 use lthnet::model::train::{RunOptions, TrainConfig};
 use lthnet::model::{LthNetHeadConfig, Source};
 use lthnet::paper::{PaperDataset, paper_map};
 use lthnet::report::{Report, evaluate_codes, print_table, write_map_vs_class_size};
+
+#[path = "common/cifar100_features.rs"]
+mod common;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -40,18 +41,8 @@ fn paper(method: &str, imbalance: u32, bits: usize) -> Option<f64> {
 /// LTHNet and its baselines on CIFAR-100-LT with frozen MobileNetV2 features.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Directory with CIFAR-100 `train.bin` / `test.bin` (or `.xz` / `.gz`).
-    #[arg(long, default_value_os_t = lthnet::data::default_data_dir().join("cifar100-binary"))]
-    data_dir: PathBuf,
-    /// MobileNetV2 weights (safetensors).
-    #[arg(long, default_value_os_t = lthnet::data::default_data_dir().join("mobilenetv2-imagenet/mobilenet_v2_1.0_224_imagenet_f32.safetensors"))]
-    weights: PathBuf,
-    /// Input resolution fed to the backbone (CIFAR's 32×32 images are upsampled; the paper uses 224).
-    #[arg(long, default_value_t = 224)]
-    resolution: usize,
-    /// Feature cache directory.
-    #[arg(long, default_value_os_t = default_cache_dir())]
-    cache_dir: PathBuf,
+    #[command(flatten)]
+    features: common::FeatureArgs,
     /// Imbalance factors to run (1, 50, 100 are the paper's).
     #[arg(long, value_delimiter = ',', default_value = "100")]
     imbalance: Vec<u32>,
@@ -78,9 +69,6 @@ struct Args {
     /// Seed of the split and of training.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Use only the first N training and N/5 test images (a smoke test).
-    #[arg(long)]
-    limit: Option<usize>,
     /// Directory for the plots.
     #[arg(long, default_value = "target/cifar100_longtail")]
     out_dir: PathBuf,
@@ -90,15 +78,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Frozen MobileNetV2 features of all images, cached.
     let device = Default::default();
-    let features = Cifar100Features::load::<Selected>(
-        &args.data_dir,
-        &args.weights,
-        args.resolution,
-        &args.cache_dir,
-        args.limit,
-        &device,
-    )
-    .context("CIFAR-100 features")?;
+    let features = args.features.load()?;
 
     std::fs::create_dir_all(&args.out_dir)?;
     let mut reports: Vec<(u32, Report)> = Vec::new();

@@ -486,7 +486,8 @@ impl Cifar100Features {
 
     /// The paper's split at imbalance factor `imbalance`: query = test, database = train,
     /// train = the Zipf subset (`n_i = ⌊500·i^(−μ)⌋` with the paper's μ; n_max is capped at the
-    /// smallest class when a `limit` made the classes unequal), drawn with `seed`.
+    /// smallest class when a `limit` made the classes unequal, and then no class drops below one
+    /// image), drawn with `seed`.
     ///
     /// # Errors
     /// A class has fewer database images than the profile asks for.
@@ -499,7 +500,12 @@ impl Cifar100Features {
             .for_each(|&l| counts[l as usize] += 1);
         let n_max = counts.into_iter().min().unwrap_or(0).min(500);
         let mu = mu_for(Some(Preset::Cifar100), imbalance, 100);
-        let sizes = class_sizes(&LongTailProfile::Zipf { mu }, n_max, 100);
+        // Every class keeps at least one image (only a capped n_max, i.e. a `limit`, rounds a
+        // tail class down to zero; the paper's sizes never go below 5).
+        let sizes: Vec<usize> = class_sizes(&LongTailProfile::Zipf { mu }, n_max, 100)
+            .into_iter()
+            .map(|n| n.max(1).min(n_max))
+            .collect();
         let split = lthnet_data::split::cifar_protocol(labels, self.n_train, &sizes, seed)?;
         Ok(FeatureSplit {
             train: self.all.subset(&split.train),
