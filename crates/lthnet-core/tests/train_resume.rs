@@ -11,7 +11,8 @@ use std::time::Duration;
 use burn::backend::{Autodiff, Flex};
 use burn::module::Module;
 use lthnet_core::train::{
-    LossKind, ModelSelection, RunOptions, TrainConfig, Trained, encode_relaxed, init_seed, train,
+    LossKind, ModelSelection, RefreshFeatures, RunOptions, TrainConfig, Trained, encode_relaxed,
+    init_seed, refresh_memory, train,
 };
 use lthnet_core::{FeatureSource, LthNetHead, LthNetHeadConfig};
 use rand::{Rng, SeedableRng};
@@ -200,6 +201,63 @@ fn idcwh_centres_are_learned_and_checkpointed() {
             .any(|(a, b)| a.to_bits() != b.to_bits()),
         "learning the centres changed nothing"
     );
+}
+
+/// `RefreshFeatures::TrainingPass`: the memory that the training steps' `v_direct` build travels
+/// in the checkpoint, so a resumed run matches an uninterrupted one bit for bit; and the mode
+/// does change training (its memories are not the eval pass's).
+#[test]
+fn training_pass_refresh_resumes_bit_identically() {
+    let cfg = config()
+        .with_num_epochs(8)
+        .with_refresh_features(RefreshFeatures::TrainingPass);
+    let reference = run_with(cfg.clone(), None, None).expect("finished");
+    assert!(reference.iter().all(|v| v.is_finite()));
+    let codes = resumed_in_chunks(&cfg, 3, 10);
+    assert_bit_identical(
+        &codes,
+        &reference,
+        "run with training-pass refresh resumed from checkpoints differs",
+    );
+    let eval_pass = run_with(config().with_num_epochs(8), None, None).unwrap();
+    assert!(
+        eval_pass
+            .iter()
+            .zip(&reference)
+            .any(|(a, b)| a.to_bits() != b.to_bits()),
+        "the training-pass refresh changed nothing"
+    );
+}
+
+/// The rows collected during an epoch land on the right items: with a learning rate so small
+/// that no parameter moves, the memory built from epoch 1's training steps (saved in the
+/// checkpoint) equals the eval-pass memory of the same model.
+#[test]
+fn training_pass_memory_matches_the_eval_pass_when_nothing_moves() {
+    let cfg = config()
+        .with_num_epochs(4)
+        .with_learning_rate(1e-30)
+        .with_refresh_features(RefreshFeatures::TrainingPass);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, trained) = trained_codes(cfg.clone(), Some(dir.path()), Some(1));
+    assert!(!trained.finished);
+    let ckpt = dir.path().join("checkpoints/epoch-0001");
+    let bytes = std::fs::read(ckpt.join("memory.f32")).expect("memory saved in the checkpoint");
+    let saved: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let device = Default::default();
+    let eval = refresh_memory(&trained.model, &data(), &cfg, &device, false).unwrap();
+    let eval: Vec<f32> = eval.memory.into_data().into_vec::<f32>().unwrap();
+    assert_eq!(saved.len(), eval.len());
+    assert_eq!(saved.len(), 3 * 3 * 24, "(k+1)·C × d_feature");
+    let worst = saved
+        .iter()
+        .zip(&eval)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "training-pass memory differs by {worst}");
 }
 
 #[test]

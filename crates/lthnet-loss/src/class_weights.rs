@@ -23,23 +23,28 @@ pub enum WeightNorm {
 /// The denominator is computed as `−expm1(n·ln β)`, exact for β close to 1. β = 0 gives weight 1
 /// for every class (plain cross-entropy) before and after normalisation.
 ///
+/// **Empty classes.** A count of 0 (a class without training samples, e.g. after long-tail
+/// subsampling or a truncated smoke run) is weighted like a count of 1: the largest finite
+/// weight, that of the rarest possible class, `w = (1 − β)/(1 − β) = 1` before normalisation.
+/// The formula itself would give `(1 − β)/0 = ∞` and turn every normalised weight into 0 or NaN.
+/// The weight of a class without training samples never multiplies a training loss; it only
+/// enters the normalisation, as one more rarest class. Weights stay finite, positive and
+/// non-increasing in the count.
+///
 /// # Panics
-/// If β is outside [0, 1) or a class count is zero (its effective number is 0).
+/// If β is outside [0, 1).
 pub fn class_balanced_weights(counts: &[usize], beta: f64, norm: WeightNorm) -> Vec<f32> {
     assert!(
         (0.0..1.0).contains(&beta),
         "beta must be in [0, 1), got {beta}"
     );
-    if let Some(c) = counts.iter().position(|&n| n == 0) {
-        panic!("class {c} has no training samples: its class-balanced weight is undefined");
-    }
     let raw: Vec<f64> = counts
         .iter()
         .map(|&n| {
             if beta == 0.0 {
                 1.0
             } else {
-                (1.0 - beta) / -((n as f64) * beta.ln()).exp_m1()
+                (1.0 - beta) / -((n.max(1) as f64) * beta.ln()).exp_m1()
             }
         })
         .collect();
@@ -61,7 +66,7 @@ mod tests {
     proptest! {
         #[test]
         fn weights_are_finite_ordered_and_normalised(
-            counts in proptest::collection::vec(1usize..100_000, 1..50),
+            counts in proptest::collection::vec(0usize..100_000, 1..50),
             beta in 0.0f64..0.999_999,
         ) {
             let raw = class_balanced_weights(&counts, beta, WeightNorm::None);
@@ -117,8 +122,29 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "class 1 has no training samples")]
-    fn empty_class_panics() {
-        class_balanced_weights(&[3, 0], 0.9, WeightNorm::None);
+    fn empty_class_is_weighted_like_a_singleton() {
+        for norm in [
+            WeightNorm::None,
+            WeightNorm::Max,
+            WeightNorm::SumToC,
+            WeightNorm::Mean,
+        ] {
+            for beta in [0.0, 0.9, 0.999, 1.0 - 1e-12] {
+                let empty = class_balanced_weights(&[300, 0, 7], beta, norm);
+                let single = class_balanced_weights(&[300, 1, 7], beta, norm);
+                assert_eq!(empty, single, "{norm:?}, beta {beta}");
+                assert!(empty.iter().all(|w| w.is_finite() && *w > 0.0), "{empty:?}");
+                assert!(empty[1] >= empty[2] && empty[2] >= empty[0], "{empty:?}");
+            }
+        }
+        // Unnormalised, the singleton weight is exactly 1; every class empty is uniform.
+        assert_eq!(
+            class_balanced_weights(&[0], 0.9, WeightNorm::None),
+            vec![1.0]
+        );
+        assert_eq!(
+            class_balanced_weights(&[0, 0], 0.99, WeightNorm::SumToC),
+            vec![1.0; 2]
+        );
     }
 }

@@ -19,7 +19,8 @@ pub enum BatchDivisor {
 /// Configuration of [`ClassBalancedCrossEntropyLoss`].
 #[derive(Config, Debug)]
 pub struct ClassBalancedCrossEntropyLossConfig {
-    /// Training-set size of every class, `n_c`.
+    /// Training-set size of every class, `n_c`; a class with 0 samples is weighted like one
+    /// with 1 (see [`class_balanced_weights`]).
     pub class_counts: Vec<usize>,
     /// Effective-number β ∈ [0, 1); 0 is plain cross-entropy.
     #[config(default = 0.0)]
@@ -36,8 +37,8 @@ impl ClassBalancedCrossEntropyLossConfig {
     /// Build the loss (the class weights become a `[num_classes]` tensor on `device`).
     ///
     /// # Panics
-    /// If β ∉ [0, 1) or a class count is zero (its effective number `1 − β⁰` is 0; the
-    /// message names the class).
+    /// If β ∉ [0, 1). A class count of zero is not an error: it is weighted like a count of 1
+    /// ([`class_balanced_weights`]).
     pub fn init<B: Backend>(&self, device: &B::Device) -> ClassBalancedCrossEntropyLoss<B> {
         let weights = class_balanced_weights(&self.class_counts, self.beta, self.norm);
         let n = weights.len();

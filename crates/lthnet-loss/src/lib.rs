@@ -11,7 +11,8 @@
 //! - [`DcwhLoss`]: deep class-wise hashing (normalised-Gaussian CE to class centres + cubic and
 //!   vertex constraints); [`class_means`] recomputes its centres.
 //! - [`IdcwhLoss`]: DCWH with learnable centres, centre-similarity learning and quantisation.
-//! - [`CsqLoss`]: central similarity quantisation, with [`hash_centres`] (Hadamard / Bernoulli).
+//! - [`CsqLoss`]: central similarity quantisation, with [`hash_centres`] (Hadamard / Bernoulli;
+//!   [`try_hash_centres`] returns a [`LossError`] when the class count cannot be reached).
 //!
 //! ```
 //! use burn::backend::Flex;
@@ -30,6 +31,7 @@ pub mod class_weights;
 pub mod cross_entropy;
 pub mod csq;
 pub mod dcwh;
+pub mod error;
 pub mod square;
 
 pub use class_weights::{WeightNorm, class_balanced_weights};
@@ -37,8 +39,12 @@ pub use cross_entropy::{
     BatchDivisor, ClassBalancedCrossEntropyLoss, ClassBalancedCrossEntropyLossConfig,
     cross_entropy_no_reduction,
 };
-pub use csq::{CsqLoss, CsqLossConfig, HashCentres, hadamard, hash_centres, random_fill};
+pub use csq::{
+    CsqLoss, CsqLossConfig, HashCentres, hadamard, hash_centres, max_hash_centres, random_fill,
+    try_hash_centres,
+};
 pub use dcwh::{CentreUpdate, DcwhLoss, DcwhLossConfig, IdcwhLoss, IdcwhLossConfig, class_means};
+pub use error::LossError;
 pub use square::{SquareLoss, SquareLossConfig};
 
 /// Burn's loss reduction enum, used by the configs here.

@@ -11,8 +11,8 @@ use crate::class_weights::{WeightNorm, class_balanced_weights};
 /// Configuration of [`SquareLoss`].
 #[derive(Config, Debug)]
 pub struct SquareLossConfig {
-    /// Training-set size of every class (for class-balanced weights; any positive counts with
-    /// `beta = 0`).
+    /// Training-set size of every class (for class-balanced weights; any counts with `beta = 0`).
+    /// A class with 0 samples is weighted like one with 1 (see [`class_balanced_weights`]).
     pub class_counts: Vec<usize>,
     /// Effective-number β ∈ [0, 1); 0 = unweighted.
     #[config(default = 0.0)]
@@ -29,7 +29,7 @@ impl SquareLossConfig {
     /// Build the loss.
     ///
     /// # Panics
-    /// If β ∉ [0, 1) or a class count is zero.
+    /// If β ∉ [0, 1) (a class count of zero is weighted like 1, see [`class_balanced_weights`]).
     pub fn init<B: Backend>(&self, device: &B::Device) -> SquareLoss<B> {
         let w = class_balanced_weights(&self.class_counts, self.beta, self.norm);
         let n = w.len();

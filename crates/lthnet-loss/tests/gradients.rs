@@ -159,11 +159,34 @@ fn extreme_inputs_stay_finite() {
 }
 
 #[test]
-#[should_panic(expected = "class 1 has no training samples")]
-fn empty_class_is_rejected_at_init() {
-    let _ = ClassBalancedCrossEntropyLossConfig::new(vec![3, 0])
-        .with_beta(0.9)
-        .init::<Flex>(&Default::default());
+fn empty_class_is_weighted_like_a_singleton_at_init() {
+    // A class without training samples no longer panics: it is weighted like a count of 1, so
+    // the loss (and its gradient) on the other classes is that of counts [3, 1].
+    let d = Default::default();
+    let x = [0.3f32, -0.2, 0.7, -0.9];
+    let y = [0i64, 0];
+    for beta in [0.0, 0.9, 0.999] {
+        let empty = ClassBalancedCrossEntropyLossConfig::new(vec![3, 0])
+            .with_beta(beta)
+            .init::<AB>(&d);
+        let single = ClassBalancedCrossEntropyLossConfig::new(vec![3, 1])
+            .with_beta(beta)
+            .init::<AB>(&d);
+        let v = empty.forward(t2(&x, 2), ti(&y)).into_scalar();
+        assert!(v.is_finite() && v > 0.0, "β {beta}: {v}");
+        assert_eq!(
+            v,
+            single.forward(t2(&x, 2), ti(&y)).into_scalar(),
+            "β {beta}"
+        );
+        fd_check(&x, 2, |x| empty.forward(x, ti(&y)));
+        let sq = SquareLossConfig::new(vec![3, 0])
+            .with_beta(beta)
+            .init::<AB>(&d)
+            .forward(t2(&x, 2), ti(&[1, 0]))
+            .into_scalar();
+        assert!(sq.is_finite() && sq > 0.0, "β {beta}: {sq}");
+    }
 }
 
 #[test]

@@ -108,7 +108,8 @@ impl MemoryConfig {
     /// row-major). Classes are processed in parallel.
     ///
     /// # Errors
-    /// An empty class, a label out of range, a size mismatch or a non-finite feature.
+    /// An empty class, a label out of range, a size mismatch, a non-finite feature or
+    /// `d_feature = 0` ([`MemoryError::ZeroDimension`]).
     ///
     /// # Arguments
     /// - `features`: the raw `v_direct` of every training sample, row-major
@@ -125,6 +126,9 @@ impl MemoryConfig {
         num_classes: usize,
     ) -> Result<Memory, MemoryError> {
         self.assertions();
+        if d_feature == 0 {
+            return Err(MemoryError::ZeroDimension);
+        }
         let mut acc = CentroidAccumulator::new(num_classes, d_feature);
         acc.add(features, labels)?;
         let centroids = acc.centroids()?;
@@ -333,6 +337,16 @@ mod tests {
         let (f, y) = toy();
         let err = MemoryConfig::new().build_memory(&f, 3, &y, 3).unwrap_err();
         assert_eq!(err, MemoryError::EmptyClass { class: 2 });
+    }
+
+    #[test]
+    fn zero_dimension_is_an_error_not_an_empty_class() {
+        // Two samples of no features: formerly "class 0 has no samples".
+        let err = MemoryConfig::new()
+            .build_memory(&[], 0, &[0, 1], 2)
+            .unwrap_err();
+        assert_eq!(err, MemoryError::ZeroDimension);
+        assert!(err.to_string().contains("feature dimension is 0"), "{err}");
     }
 
     #[test]

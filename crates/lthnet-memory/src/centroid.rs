@@ -15,7 +15,16 @@ pub struct CentroidAccumulator {
 
 impl CentroidAccumulator {
     /// An empty accumulator for `num_classes` classes of `dim`-dimensional features.
+    ///
+    /// # Panics
+    /// If `dim` is 0 (rows of no features cannot be counted, so every class would come out
+    /// empty); [`crate::MemoryConfig::build_memory`] returns [`MemoryError::ZeroDimension`]
+    /// instead.
     pub fn new(num_classes: usize, dim: usize) -> Self {
+        assert!(
+            dim > 0,
+            "feature dimension must be positive, got {dim} ({num_classes} classes)"
+        );
         Self {
             dim,
             sums: vec![0.0; num_classes * dim],
@@ -37,11 +46,7 @@ impl CentroidAccumulator {
                 dim: self.dim,
             });
         }
-        for (index, (row, &label)) in features
-            .chunks_exact(self.dim.max(1))
-            .zip(labels)
-            .enumerate()
-        {
+        for (index, (row, &label)) in features.chunks_exact(self.dim).zip(labels).enumerate() {
             let c = label as usize;
             if c >= num_classes {
                 return Err(MemoryError::LabelOutOfRange {
@@ -140,6 +145,12 @@ mod tests {
         let mut acc = CentroidAccumulator::new(3, 1);
         acc.add(&[1.0, 2.0], &[0, 2]).unwrap();
         assert_eq!(acc.centroids(), Err(MemoryError::EmptyClass { class: 1 }));
+    }
+
+    #[test]
+    #[should_panic(expected = "feature dimension must be positive, got 0 (3 classes)")]
+    fn zero_dimension_is_rejected_at_construction() {
+        CentroidAccumulator::new(3, 0);
     }
 
     #[test]

@@ -1098,54 +1098,93 @@ mod tests {
         ) {
             let l = gram(n, rank, &vals);
             for (name, sel) in implementations(&l, n, k) {
-            let _ = name;
-            // Never an item twice.
+                // Never an item twice.
+                let mut s = sel.items.clone();
+                s.sort_unstable();
+                s.dedup();
+                prop_assert_eq!(s.len(), sel.items.len(), "{}: repeated item in {:?}", name, sel.items);
+                // Gains non-increasing (log det is submodular).
+                for w in sel.gains.windows(2) {
+                    prop_assert!(w[1] <= w[0] * (1.0 + 1e-9) + 1e-12, "{}: gains {:?}", name, sel.gains);
+                }
+                // At every step the pick is the brute-force argmax of det(L_{Y∪{i}}) given the
+                // same prefix: exactly (lowest index) where the best is ahead by a clear margin,
+                // else a maximiser up to round-off. The product of gains is det(L_Y).
+                let mut prefix: Vec<usize> = Vec::new();
+                for (t, &pick) in sel.items.iter().enumerate() {
+                    let base = if prefix.is_empty() { 0.0 } else { log_det(&l, n, &prefix).unwrap() };
+                    let mut gains: Vec<(usize, f64)> = (0..n)
+                        .filter(|i| !prefix.contains(i))
+                        .map(|i| {
+                            let mut c = prefix.clone();
+                            c.push(i);
+                            (i, log_det(&l, n, &c).map_or(0.0, |v| (v - base).exp()))
+                        })
+                        .collect();
+                    gains.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    let scale = 1.0 + gains[0].1.abs();
+                    let mine = gains.iter().find(|g| g.0 == pick).unwrap().1;
+                    prop_assert!((mine - gains[0].1).abs() <= 1e-7 * scale,
+                        "{}: step {}: {:?} vs {:?}", name, t, pick, gains);
+                    if gains.len() < 2 || gains[0].1 - gains[1].1 > 1e-6 * scale {
+                        prop_assert_eq!(pick, gains[0].0, "{}: step {}: {:?}", name, t, gains);
+                    }
+                    prop_assert!((sel.gains[t] - gains[0].1).abs() <= 1e-7 * scale,
+                        "{}: step {}: gain {} vs {}", name, t, sel.gains[t], gains[0].1);
+                    prefix.push(pick);
+                    let ld = log_det(&l, n, &prefix).unwrap();
+                    let partial: f64 = sel.gains[..=t].iter().map(|g| g.ln()).sum();
+                    prop_assert!((ld - partial).abs() < 1e-6 * (1.0 + ld.abs()),
+                        "{}: step {}: log det {} vs Σ log gains {}", name, t, ld, partial);
+                }
+                // An early stop means no candidate had gain ≥ eps (up to round-off).
+                match sel.stop {
+                    StopReason::Cardinality => prop_assert_eq!(sel.items.len(), k, "{}", name),
+                    StopReason::Exhausted => prop_assert_eq!(sel.items.len(), n, "{}", name),
+                    StopReason::Epsilon | StopReason::Indefinite => {
+                        prop_assert!(sel.items.len() < k.min(n), "{}: {:?}", name, sel);
+                        prop_assert!(sel.items.len() <= rank, "{}: {:?}", name, sel);
+                    }
+                    StopReason::Empty => prop_assert!(false, "{}: unexpected Empty", name),
+                }
+            }
+        }
+
+        #[test]
+        fn window_on_indefinite_kernels_stops_cleanly(
+            n in 1usize..=10,
+            k in 1usize..=10,
+            w in 1usize..=6,
+            vals in proptest::collection::vec(-2.0f64..2.0, 100),
+        ) {
+            // A random symmetric matrix: indefinite (or with a negative diagonal) as often as not.
+            let mut l = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..=i {
+                    l[i * n + j] = vals[i * 10 + j];
+                    l[j * n + i] = vals[i * 10 + j];
+                }
+            }
+            let sel = run_window(&l, n, k, w);
             let mut s = sel.items.clone();
             s.sort_unstable();
             s.dedup();
-            prop_assert_eq!(s.len(), sel.items.len());
-            // Gains non-increasing (log det is submodular).
-            for w in sel.gains.windows(2) {
-                prop_assert!(w[1] <= w[0] * (1.0 + 1e-9) + 1e-12, "{:?}", sel.gains);
-            }
-            // At every step the pick is the brute-force argmax of det(L_{Y∪{i}}) given the same
-            // prefix: exactly (lowest index) where the best is ahead by a clear margin, else a
-            // maximiser up to round-off. The product of gains is det(L_Y).
-            let mut prefix: Vec<usize> = Vec::new();
-            for (t, &pick) in sel.items.iter().enumerate() {
-                let base = if prefix.is_empty() { 0.0 } else { log_det(&l, n, &prefix).unwrap() };
-                let mut gains: Vec<(usize, f64)> = (0..n)
-                    .filter(|i| !prefix.contains(i))
-                    .map(|i| {
-                        let mut c = prefix.clone();
-                        c.push(i);
-                        (i, log_det(&l, n, &c).map_or(0.0, |v| (v - base).exp()))
-                    })
-                    .collect();
-                gains.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                let scale = 1.0 + gains[0].1.abs();
-                let mine = gains.iter().find(|g| g.0 == pick).unwrap().1;
-                prop_assert!((mine - gains[0].1).abs() <= 1e-7 * scale, "step {}: {:?} vs {:?}", t, pick, gains);
-                if gains.len() < 2 || gains[0].1 - gains[1].1 > 1e-6 * scale {
-                    prop_assert_eq!(pick, gains[0].0);
-                }
-                prop_assert!((sel.gains[t] - gains[0].1).abs() <= 1e-7 * scale);
-                prefix.push(pick);
-                let ld = log_det(&l, n, &prefix).unwrap();
-                let partial: f64 = sel.gains[..=t].iter().map(|g| g.ln()).sum();
-                prop_assert!((ld - partial).abs() < 1e-6 * (1.0 + ld.abs()), "{} vs {}", ld, partial);
-            }
-            // An early stop means no candidate had gain ≥ eps (up to round-off).
+            prop_assert_eq!(s.len(), sel.items.len(), "repeated item: {:?}", sel);
+            prop_assert_eq!(sel.gains.len(), sel.items.len());
+            // Only gains ≥ eps are ever taken, so no square root of a negative number.
+            prop_assert!(sel.gains.iter().all(|g| g.is_finite() && *g >= 1e-10), "{:?}", sel);
             match sel.stop {
                 StopReason::Cardinality => prop_assert_eq!(sel.items.len(), k),
                 StopReason::Exhausted => prop_assert_eq!(sel.items.len(), n),
                 StopReason::Epsilon | StopReason::Indefinite => {
-                    prop_assert!(sel.items.len() < k.min(n));
-                    prop_assert!(sel.items.len() <= rank);
+                    prop_assert!(sel.items.len() < k.min(n), "{:?}", sel)
                 }
                 StopReason::Empty => prop_assert!(false, "unexpected Empty"),
             }
-        }
+            // The first pick is the largest positive diagonal entry, if any.
+            let best = (0..n).filter(|&i| l[i * n + i] >= 1e-10)
+                .max_by(|&a, &b| l[a * n + a].total_cmp(&l[b * n + b]).then(b.cmp(&a)));
+            prop_assert_eq!(sel.items.first().copied(), best);
         }
 
         #[test]
@@ -1280,6 +1319,51 @@ mod tests {
         let l = [f64::NAN, 0.0, 0.0, 1.0];
         let sel = run(&l, 2, 2);
         assert_eq!((sel.items, sel.stop), (vec![1], StopReason::Indefinite));
+    }
+
+    #[test]
+    fn window_stops_cleanly_on_an_indefinite_kernel() {
+        // The leading 3 × 3 block is positive definite; [[2, 3], [3, 1]] (items 2, 3) has
+        // determinant −7. With a window of 2 the list is 0, 1, 2 (the window slides twice,
+        // through non-trivial Givens rotations since L_01 ≠ 0); item 3's gain given the window
+        // {2} is 1 − 3²/2 = −3.5, clearly negative: the run stops with 3 of the 4 items asked.
+        #[rustfmt::skip]
+        let l = [
+            4.0, 1.0, 0.0, 0.0,
+            1.0, 3.0, 0.5, 0.0,
+            0.0, 0.5, 2.0, 3.0,
+            0.0, 0.0, 3.0, 1.0,
+        ];
+        let sel = run_window(&l, 4, 4, 2);
+        assert_eq!(sel.items, vec![0, 1, 2]);
+        assert_eq!(sel.stop, StopReason::Indefinite);
+        let want = [4.0, 3.0 - 1.0 / 4.0, 2.0 - 0.25 / 3.0];
+        for (g, w) in sel.gains.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{:?}", sel.gains);
+        }
+        // The same kernel without a window (window > max_len): also three items, then the stop.
+        let plain = run_window(&l, 4, 4, 5);
+        assert_eq!(
+            (plain.items.clone(), plain.stop),
+            (vec![0, 1, 2], StopReason::Indefinite)
+        );
+        assert_eq!(plain.items, run(&l, 4, 4).items);
+        // [[1, 2], [2, 1]]: the second gain is −3 whatever the window (≥ 2); a window of 1
+        // ignores the coupling and returns both.
+        let l = [1.0, 2.0, 2.0, 1.0];
+        for w in [2, 3] {
+            let sel = run_window(&l, 2, 2, w);
+            assert_eq!(
+                (sel.items, sel.stop),
+                (vec![0], StopReason::Indefinite),
+                "window {w}"
+            );
+        }
+        let sel = run_window(&l, 2, 2, 1);
+        assert_eq!((sel.items, sel.stop), (vec![0, 1], StopReason::Cardinality));
+        // A negative diagonal everywhere: nothing to pick, no NaN.
+        let sel = run_window(&[-1.0, 0.0, 0.0, -2.0], 2, 2, 2);
+        assert_eq!((sel.items.len(), sel.stop), (0, StopReason::Indefinite));
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub enum MemoryError {
         /// Feature dimension.
         dim: usize,
     },
+    /// A feature dimension of zero: there is nothing to average, and every class would look
+    /// empty.
+    #[error("feature dimension is 0: centroids and prototypes need at least one feature")]
+    ZeroDimension,
     /// A feature is NaN or infinite.
     #[error("feature {position} of item {index} is not finite ({value})")]
     NonFinite {

@@ -2,6 +2,8 @@
 //! d_input 512, d_feature 2000, C = 100, k = 3 (400 memory slots), 64 bits — the head alone
 //! (`head_step`, the frozen-feature path) and the head behind the small from-scratch CNN
 //! (`cifarnet_step`: `CifarNet` with its default stages 64-128-256-512 on 32×32 RGB input).
+//! Both use the trainer's optimizer (`TorchRmsProp`, one fused pass per parameter on CPU);
+//! `head_step_burn_rmsprop` is the head with Burn's `RmsProp` configured as PyTorch's.
 //!
 //! Run (default `flex` backend, mimalloc):
 //!     cargo bench -p lthnet --bench train_step
@@ -16,6 +18,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use lthnet::backend::{Autodiff, Cpu};
 use lthnet::model::backbone::{CifarNet, CifarNetConfig};
+use lthnet::model::train::TorchRmsPropConfig;
 use lthnet::model::{HashNetwork, LthNet, LthNetHead, LthNetHeadConfig};
 
 #[global_allocator]
@@ -31,8 +34,7 @@ fn main() {
     divan::main();
 }
 
-#[divan::bench(args = [8, 16, 128], sample_count = 30)]
-fn head_step(bencher: divan::Bencher, batch: usize) {
+fn head_inputs(batch: usize) -> (LthNetHead<B>, LthNetHeadConfig, Tensor<B, 2>) {
     let device = Default::default();
     let cfg = LthNetHeadConfig::new(D_INPUT, NUM_CLASSES, BITS);
     let x = Tensor::<B, 2>::random(
@@ -40,8 +42,30 @@ fn head_step(bencher: divan::Bencher, batch: usize) {
         burn::tensor::Distribution::Default,
         &device,
     );
-    let model: LthNetHead<B> = cfg.init::<B>(&device);
-    step_bench(bencher, model, &cfg, x, batch);
+    (cfg.init::<B>(&device), cfg, x)
+}
+
+fn torch_rmsprop<M: AutodiffModule<B>>() -> impl Optimizer<M, B> {
+    TorchRmsPropConfig::new()
+        .with_weight_decay(5e-4)
+        .init::<B, M>()
+}
+
+#[divan::bench(args = [8, 16, 128], sample_count = 30)]
+fn head_step(bencher: divan::Bencher, batch: usize) {
+    let (model, cfg, x) = head_inputs(batch);
+    step_bench(bencher, model, torch_rmsprop(), &cfg, x, batch);
+}
+
+#[divan::bench(args = [8, 16, 128], sample_count = 30)]
+fn head_step_burn_rmsprop(bencher: divan::Bencher, batch: usize) {
+    let (model, cfg, x) = head_inputs(batch);
+    let optim = RmsPropConfig::new()
+        .with_momentum(0.0)
+        .with_epsilon(1e-8)
+        .with_weight_decay(Some(WeightDecayConfig::new(5e-4)))
+        .init::<B, LthNetHead<B>>();
+    step_bench(bencher, model, optim, &cfg, x, batch);
 }
 
 #[divan::bench(args = [8, 16, 128], sample_count = 10)]
@@ -55,22 +79,24 @@ fn cifarnet_step(bencher: divan::Bencher, batch: usize) {
     );
     let model: LthNet<B, CifarNet<B>> =
         LthNet::new(CifarNetConfig::new().init(&device), cfg.init(&device));
-    step_bench(bencher, model, &cfg, x, batch);
+    step_bench(bencher, model, torch_rmsprop(), &cfg, x, batch);
 }
 
 /// Time forward + cross-entropy + backward + RMSprop (lr 1e-5, wd 5e-4) of `model` on `x`.
-fn step_bench<M, I>(bencher: divan::Bencher, model: M, cfg: &LthNetHeadConfig, x: I, batch: usize)
-where
+fn step_bench<M, I, O>(
+    bencher: divan::Bencher,
+    model: M,
+    mut optim: O,
+    cfg: &LthNetHeadConfig,
+    x: I,
+    batch: usize,
+) where
     M: HashNetwork<B, I> + AutodiffModule<B>,
     I: Clone,
+    O: Optimizer<M, B>,
 {
     let device = Default::default();
     let mut model = Some(model);
-    let mut optim = RmsPropConfig::new()
-        .with_momentum(0.0)
-        .with_epsilon(1e-8)
-        .with_weight_decay(Some(WeightDecayConfig::new(5e-4)))
-        .init::<B, M>();
     let memory = Tensor::<B, 2>::random(
         [cfg.num_slots(), cfg.d_feature],
         burn::tensor::Distribution::Default,

@@ -11,14 +11,17 @@
 //! by atomically replacing `LATEST` (write to a temporary file, rename). A run killed at any
 //! moment leaves `LATEST` pointing at a complete checkpoint. Older checkpoints are removed after
 //! the new one is published. Shuffles are derived from `(seed, epoch)` and the memory is
-//! recomputed from the model, so no RNG state needs saving.
+//! recomputed from the model, so no RNG state needs saving. With
+//! [`RefreshFeatures::TrainingPass`](super::RefreshFeatures::TrainingPass) the next epoch's memory
+//! comes from the last epoch's training steps instead, and is saved as `memory.f32` (raw
+//! little-endian `f32`, shape in `meta.json`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
+use burn::optim::Optimizer;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Optimizer, RmsProp};
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
@@ -27,7 +30,8 @@ use super::log::EpochRecord;
 use crate::CoreError;
 
 /// The optimizer-state record of the trainer's RMSprop.
-pub type OptimizerRecord<M, B> = <OptimizerAdaptor<RmsProp, M, B> as Optimizer<M, B>>::Record;
+pub type OptimizerRecord<M, B> =
+    <OptimizerAdaptor<super::TorchRmsProp, M, B> as Optimizer<M, B>>::Record;
 
 /// What a checkpoint says besides the tensors.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +44,59 @@ pub struct CheckpointMeta {
     /// its model is saved beside the checkpoint as `best-model.bin`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best: Option<(usize, f64)>,
+    /// With `RefreshFeatures::TrainingPass`: the memory built from the last epoch's training
+    /// steps for the next epoch, saved beside the checkpoint as `memory.f32`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<SavedMemory>,
+}
+
+/// Shape and bookkeeping of a memory saved in a checkpoint (`memory.f32`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedMemory {
+    /// Rows, `(k+1)·C`.
+    pub rows: usize,
+    /// Columns, `d_feature`.
+    pub cols: usize,
+    /// Slots filled with a centroid copy.
+    pub filled_slots: usize,
+    /// Seconds its centroids and DPP took.
+    pub build_seconds: f64,
+    /// Seconds spent on it during the epoch that produced it (collecting rows and building).
+    pub earlier_seconds: f64,
+}
+
+const MEMORY_FILE: &str = "memory.f32";
+
+/// Write `values` (the memory rows, row-major) into checkpoint directory `dir` and sync it.
+pub(crate) fn write_memory(dir: &Path, values: &[f32]) -> Result<(), CoreError> {
+    let path = dir.join(MEMORY_FILE);
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    fs::write(&path, bytes).map_err(io(&path))?;
+    fs::File::open(&path)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&path))
+}
+
+/// Read the memory saved by [`write_memory`], checking its size against `saved`.
+pub(crate) fn read_memory(dir: &Path, saved: &SavedMemory) -> Result<Vec<f32>, CoreError> {
+    let path = dir.join(MEMORY_FILE);
+    let bytes = fs::read(&path).map_err(io(&path))?;
+    let expected = saved.rows * saved.cols * 4;
+    if bytes.len() != expected {
+        return Err(malformed(
+            &path,
+            format!(
+                "{} bytes, expected {expected} for a {} × {} f32 memory",
+                bytes.len(),
+                saved.rows,
+                saved.cols
+            ),
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 /// A loaded checkpoint.

@@ -71,6 +71,27 @@ pub enum ModelSelection {
     },
 }
 
+/// Where each epoch's memory refresh takes the training set's `v_direct` from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshFeatures {
+    /// Algorithm 1 as written (the default): at the start of every epoch, one gradient-free pass
+    /// of the whole training set through the model in eval mode, on the deterministic
+    /// (non-augmented) inputs.
+    #[default]
+    EvalPass,
+    /// \[decision\] The cheap variant: the `v_direct` that the previous epoch's training steps
+    /// computed anyway (detached, one row per item, since an epoch visits every item once) feed
+    /// the next epoch's centroids and DPP, so only the first epoch runs the eval pass. The rows
+    /// differ from the eval pass's: they are computed in train mode, on the augmented inputs,
+    /// with the weights of the step that saw each item. On cached features (a frozen backbone,
+    /// no augmentation) the pass is cheap anyway; this is for end-to-end training, where the
+    /// eval pass costs about a quarter of an epoch. The memory is checkpointed with the model,
+    /// so a resumed run stays bit-identical. Encoding after training still refreshes the memory
+    /// with an eval pass of the final model.
+    TrainingPass,
+}
+
 /// Configuration of an LTHNet training run (Algorithm 1).
 ///
 /// Defaults are the paper's: RMSprop (α 0.99, ε 1e-8, no momentum) with learning rate 1e-5 and
@@ -115,6 +136,9 @@ pub struct TrainConfig {
     /// Which model to keep.
     #[config(default = "ModelSelection::LastEpoch")]
     pub selection: ModelSelection,
+    /// Where the memory refresh takes `v_direct` from.
+    #[config(default = "RefreshFeatures::EvalPass")]
+    pub refresh_features: RefreshFeatures,
 }
 
 impl TrainConfig {
@@ -286,11 +310,13 @@ mod tests {
         assert_eq!(cfg.learning_rate, 1e-5);
         assert_eq!(cfg.loss, LossKind::CrossEntropy { beta: 0.0 });
         assert_eq!(cfg.selection, ModelSelection::LastEpoch);
+        assert_eq!(cfg.refresh_features, RefreshFeatures::EvalPass);
         assert_eq!(cfg.head.d_feature, 2000);
         assert_eq!(cfg.head.num_prototypes, 3);
         let cfg = TrainConfig::from_json_with_defaults(
             r#"{"head": {"d_input": 8, "num_classes": 2, "d_code": 4, "num_prototypes": 0},
-                "selection": {"BestValidationMap": {"fraction": 0.1}}}"#,
+                "selection": {"BestValidationMap": {"fraction": 0.1}},
+                "refresh_features": "training_pass"}"#,
         )
         .unwrap();
         assert_eq!(cfg.head.num_prototypes, 0);
@@ -298,6 +324,7 @@ mod tests {
             cfg.selection,
             ModelSelection::BestValidationMap { fraction: 0.1 }
         );
+        assert_eq!(cfg.refresh_features, RefreshFeatures::TrainingPass);
         let e = TrainConfig::from_json_with_defaults(r#"{"head": {"d_input": 8}}"#).unwrap_err();
         assert!(e.to_string().contains("num_classes"), "{e}");
         let e = TrainConfig::from_json_with_defaults(

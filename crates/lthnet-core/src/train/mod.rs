@@ -1,6 +1,7 @@
 //! Algorithm 1: per epoch, refresh the memory (centroids + DPP prototypes of `v_direct`, model in
 //! eval mode), then one epoch of RMSprop over the shuffled training set, then step the cosine
-//! learning-rate schedule.
+//! learning-rate schedule. [`RefreshFeatures::TrainingPass`] replaces the refresh pass by the
+//! `v_direct` the previous epoch's training steps computed (only the first epoch runs it).
 //!
 //! Runs are reproducible: parameters are initialised from [`TrainConfig::seed`], the shuffle of
 //! epoch `e` is drawn from a generator seeded by `(seed, e)`, and the memory is a deterministic
@@ -12,19 +13,20 @@ mod checkpoint;
 mod config;
 mod log;
 mod objective;
+mod rmsprop;
 
-pub use checkpoint::{Checkpoint, CheckpointMeta};
-pub use config::{LossKind, ModelSelection, TrainConfig};
+pub use checkpoint::{Checkpoint, CheckpointMeta, SavedMemory};
+pub use config::{LossKind, ModelSelection, RefreshFeatures, TrainConfig};
 pub use log::{EpochRecord, write_loss_curve_svg};
 use lthnet_retrieval::{EvalConfig, Labels, PackedCodes, evaluate};
 pub use objective::Objective;
+pub use rmsprop::{RmsPropUpdate, TorchRmsProp, TorchRmsPropConfig, TorchRmsPropState};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -214,19 +216,36 @@ where
     let features = collect_v_direct(model, source, config.eval_batch_size, device, Some(&pb));
     pb.finish_and_clear();
     let pass_seconds = started.elapsed().as_secs_f64();
-    let d = model.head().d_feature();
-    let memory_config = lthnet_memory::MemoryConfig::new()
-        .with_num_prototypes(config.head.num_prototypes)
-        .with_theta(config.dpp_theta);
-    let memory = memory_config
-        .build_memory(&features, d, source.labels(), config.head.num_classes)
-        .map_err(|e| CoreError::Config(format!("memory refresh failed: {e}")))?;
+    let (memory, filled_slots) = memory_from_rows(
+        &features,
+        model.head().d_feature(),
+        source.labels(),
+        config,
+        device,
+    )?;
     Ok(RefreshedMemory {
-        filled_slots: memory.filled_slots(),
-        memory: memory.to_tensor::<B>(device),
+        filled_slots,
+        memory,
         pass_seconds,
         build_seconds: started.elapsed().as_secs_f64() - pass_seconds,
     })
+}
+
+/// Centroids and DPP prototypes (`lthnet-memory`) of the training set's `v_direct` rows
+/// (`labels.len() × d_feature`, row-major): the memory tensor and its filled slots.
+fn memory_from_rows<B: Backend>(
+    features: &[f32],
+    d_feature: usize,
+    labels: &[u32],
+    config: &TrainConfig,
+    device: &B::Device,
+) -> Result<(Tensor<B, 2>, usize), CoreError> {
+    let memory = lthnet_memory::MemoryConfig::new()
+        .with_num_prototypes(config.head.num_prototypes)
+        .with_theta(config.dpp_theta)
+        .build_memory(features, d_feature, labels, config.head.num_classes)
+        .map_err(|e| CoreError::Config(format!("memory refresh failed: {e}")))?;
+    Ok((memory.to_tensor::<B>(device), memory.filled_slots()))
 }
 
 /// Train `model` on `source` with Algorithm 1.
@@ -291,11 +310,10 @@ where
         device,
     )?;
 
-    let mut optim = RmsPropConfig::new()
-        .with_alpha(config.rmsprop_alpha as f32)
-        .with_momentum(0.0)
-        .with_epsilon(config.rmsprop_epsilon as f32)
-        .with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32)))
+    let mut optim = TorchRmsPropConfig::new()
+        .with_alpha(config.rmsprop_alpha)
+        .with_epsilon(config.rmsprop_epsilon)
+        .with_weight_decay(config.weight_decay)
         .init::<B, M>();
 
     let mut history = Vec::new();
@@ -304,6 +322,11 @@ where
     // memory refreshed from the latest model for the validation pass (reused by the next epoch).
     let mut best: Option<(usize, f64, M::InnerModule)> = None;
     let mut carried: Option<Refresh<B::InnerBackend>> = None;
+    // With `RefreshFeatures::TrainingPass`, the training steps' `v_direct` are collected (one
+    // row per item) and become the next epoch's memory.
+    let d_feature = model.head().d_feature();
+    let collect =
+        config.refresh_features == RefreshFeatures::TrainingPass && model.head().uses_memory();
     if let Some(dir) = &options.run_dir {
         std::fs::create_dir_all(dir).map_err(|source| CoreError::Io {
             path: dir.clone(),
@@ -351,6 +374,18 @@ where
                     })?;
                 best = Some((epoch, map, best_model));
             }
+            if collect && let Some(saved) = &ckpt.meta.memory {
+                let values = checkpoint::read_memory(&ckpt.dir, saved)?;
+                carried = Some(Refresh {
+                    memory: Some(Tensor::from_data(
+                        TensorData::new(values, [saved.rows, saved.cols]),
+                        device,
+                    )),
+                    filled: saved.filled_slots,
+                    build_seconds: saved.build_seconds,
+                    earlier_seconds: saved.earlier_seconds,
+                });
+            }
         }
     }
 
@@ -366,7 +401,12 @@ where
         // 1. Memory refresh, eval mode, no graph (already done by the previous epoch's
         //    validation pass when selecting on a validation split: same model, same memory).
         let inner = model.valid();
-        let (memory, filled, memory_build_seconds) = match carried.take() {
+        let Refresh {
+            memory,
+            filled,
+            build_seconds: memory_build_seconds,
+            earlier_seconds,
+        } = match carried.take() {
             Some(r) => r,
             None => refresh_if_used(&inner, source, config, device, options.progress)?,
         };
@@ -377,7 +417,7 @@ where
             config.eval_batch_size,
             device,
         )?;
-        let refresh_seconds = started.elapsed().as_secs_f64();
+        let refresh_seconds = started.elapsed().as_secs_f64() + earlier_seconds;
         let memory_ad: Option<Tensor<B, 2>> = memory.clone().map(Tensor::from_inner);
 
         // 2. One epoch of RMSprop over the shuffled training set.
@@ -388,12 +428,36 @@ where
         let pb = progress_bar(options.progress, n as u64, &format!("epoch {}", epoch + 1));
         let mut loss_sum = 0.0f64;
         let mut steps = 0usize;
+        // The last epoch's rows would feed no further epoch (encoding refreshes with an eval
+        // pass), unless a validation pass needs them.
+        let collect_now = collect && (epoch + 1 < config.num_epochs || validation.is_some());
+        let mut rows: Vec<f32> = if collect_now {
+            vec![0.0; n * d_feature]
+        } else {
+            Vec::new()
+        };
+        let mut collect_seconds = 0.0;
         for (step, chunk) in order.chunks(config.batch_size).enumerate() {
             let input = source.train_batch::<B>(chunk, epoch_seed, device);
             let targets: Vec<i64> = chunk.iter().map(|&i| labels[i] as i64).collect();
             let targets =
                 Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [chunk.len()]), device);
             let out = model.forward_hash(input, memory_ad.clone());
+            if collect_now {
+                let t = Instant::now();
+                let v = out
+                    .v_direct
+                    .clone()
+                    .inner()
+                    .into_data()
+                    .convert::<f32>()
+                    .into_vec::<f32>()
+                    .expect("f32 data");
+                for (row, &i) in v.chunks_exact(d_feature).zip(chunk) {
+                    rows[i * d_feature..(i + 1) * d_feature].copy_from_slice(row);
+                }
+                collect_seconds += t.elapsed().as_secs_f64();
+            }
             let loss = objective.loss(&out, targets);
             let value = loss.clone().into_scalar().elem::<f64>();
             if !value.is_finite() {
@@ -416,16 +480,30 @@ where
             }
         }
         pb.finish_and_clear();
+        if collect_now {
+            let t = Instant::now();
+            let (memory, filled) = memory_from_rows(&rows, d_feature, labels, config, device)?;
+            let build_seconds = t.elapsed().as_secs_f64();
+            carried = Some(Refresh {
+                memory: Some(memory),
+                filled,
+                build_seconds,
+                earlier_seconds: collect_seconds + build_seconds,
+            });
+        }
 
         // 3. Validation (model selection): the refreshed memory of the new model, the codes of
         //    the held-out items against the training items, MAP@all.
         let mut validation_map = None;
         if let Some(held_out) = &validation {
             let inner = model.valid();
-            let refreshed = refresh_if_used(&inner, source, config, device, options.progress)?;
+            let refreshed = match &carried {
+                Some(r) if collect => r.clone(),
+                _ => refresh_if_used(&inner, source, config, device, options.progress)?,
+            };
             let map = validation_map_of(
                 &inner,
-                refreshed.0.clone(),
+                refreshed.memory.clone(),
                 source,
                 held_out,
                 config.eval_batch_size,
@@ -456,13 +534,37 @@ where
 
         // 4. Checkpoint, atomically.
         if let Some(dir) = &options.run_dir {
+            // The next epoch's memory, when it comes from this epoch's steps.
+            let saved_memory = carried
+                .as_ref()
+                .filter(|_| collect)
+                .and_then(|r| r.memory.as_ref().map(|m| (r, m)));
             let meta = CheckpointMeta {
                 epochs_done: epoch + 1,
                 history: history.clone(),
                 best: best.as_ref().map(|b| (b.0, b.1)),
+                memory: saved_memory.map(|(r, m)| {
+                    let [rows, cols] = m.dims();
+                    SavedMemory {
+                        rows,
+                        cols,
+                        filled_slots: r.filled,
+                        build_seconds: r.build_seconds,
+                        earlier_seconds: r.earlier_seconds,
+                    }
+                }),
             };
             Checkpoint::<B, M>::save(dir, &model, &optim.to_record(), &meta, |d| {
                 objective.save(d)?;
+                if let Some((_, m)) = saved_memory {
+                    let values = m
+                        .clone()
+                        .into_data()
+                        .convert::<f32>()
+                        .into_vec::<f32>()
+                        .expect("f32 data");
+                    checkpoint::write_memory(d, &values)?;
+                }
                 if let Some((_, _, best_model)) = &best {
                     let path = d.join("best-model");
                     best_model
@@ -491,7 +593,7 @@ where
         Some((epoch, _, m)) => (m, epoch),
         None => (model.valid(), history.len()),
     };
-    let last_memory = refresh_if_used(&inner, source, config, device, options.progress)?.0;
+    let last_memory = refresh_if_used(&inner, source, config, device, options.progress)?.memory;
     Ok(Trained {
         model: inner,
         memory: last_memory,
@@ -501,9 +603,19 @@ where
     })
 }
 
-/// A refreshed memory (`None` when the head does not use one), its filled slots and the seconds
-/// its centroids and DPP took.
-type Refresh<B> = (Option<Tensor<B, 2>>, usize, f64);
+/// A refreshed memory and its cost.
+#[derive(Clone)]
+struct Refresh<B: Backend> {
+    /// The memory, `None` when the head does not use one.
+    memory: Option<Tensor<B, 2>>,
+    /// Slots filled with a centroid copy.
+    filled: usize,
+    /// Seconds of its centroids and DPP.
+    build_seconds: f64,
+    /// Seconds spent on it before the epoch that uses it (collecting the previous epoch's rows
+    /// and building it), added to that epoch's refresh time.
+    earlier_seconds: f64,
+}
 
 fn refresh_if_used<B, M, S>(
     model: &M,
@@ -518,10 +630,20 @@ where
     M: HashNetwork<B, S::Input<B>>,
 {
     if !model.head().uses_memory() {
-        return Ok((None, 0, 0.0));
+        return Ok(Refresh {
+            memory: None,
+            filled: 0,
+            build_seconds: 0.0,
+            earlier_seconds: 0.0,
+        });
     }
     let r = refresh_memory(model, source, config, device, progress)?;
-    Ok((Some(r.memory), r.filled_slots, r.build_seconds))
+    Ok(Refresh {
+        memory: Some(r.memory),
+        filled: r.filled_slots,
+        build_seconds: r.build_seconds,
+        earlier_seconds: 0.0,
+    })
 }
 
 /// MAP@all (ties by index) of the `queries`' codes against the `database`'s codes.

@@ -12,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use lthnet_loss::{
     ClassBalancedCrossEntropyLoss, ClassBalancedCrossEntropyLossConfig, CsqLoss, CsqLossConfig,
     DcwhLoss, DcwhLossConfig, IdcwhLoss, IdcwhLossConfig, Reduction, SquareLoss, SquareLossConfig,
-    class_means, hash_centres,
+    class_means, try_hash_centres,
 };
 
 use super::config::LossKind;
@@ -97,7 +97,9 @@ impl<B: AutodiffBackend> Objective<B> {
             ),
             LossKind::Csq { lambda } => Kind::Csq {
                 loss: CsqLossConfig::new().with_lambda(lambda).init(),
-                centres: hash_centres(num_classes, d_code, seed).to_tensor(device),
+                centres: try_hash_centres(num_classes, d_code, seed)
+                    .map_err(|e| CoreError::Config(e.to_string()))?
+                    .to_tensor(device),
             },
             LossKind::Dcwh { inv_sigma_sq } => Kind::Dcwh {
                 loss: DcwhLossConfig::new().with_inv_sigma_sq(inv_sigma_sq).init(),

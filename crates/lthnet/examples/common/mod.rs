@@ -12,7 +12,7 @@ use lthnet::experiment::{
     FeatureSplit, ImageSplit, Method, pixel_features, run_from_scratch, run_method,
 };
 use lthnet::model::backbone::CifarNetConfig;
-use lthnet::model::train::{RunOptions, TrainConfig};
+use lthnet::model::train::{RefreshFeatures, RunOptions, TrainConfig};
 use lthnet::model::{Augment, ImageSource, LthNetHeadConfig, MetaEmbedding, PixelNorm, Source};
 use lthnet::report::{Report, evaluate_codes, print_table, write_map_vs_class_size};
 
@@ -43,6 +43,11 @@ pub struct ScratchArgs {
     /// Seed of the split and of training.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Where each epoch's memory refresh takes `v_direct` from: `eval-pass` (Algorithm 1, a
+    /// gradient-free pass over the training set every epoch) or `training-pass` (the previous
+    /// epoch's training steps; only epoch 1 runs the pass, see `RefreshFeatures`).
+    #[arg(long, default_value = "eval-pass", value_parser = ["eval-pass", "training-pass"])]
+    pub refresh: String,
     /// Use about N training and N/5 test images, evenly strided (a smoke test).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -116,7 +121,12 @@ pub fn run(
     .with_batch_size(args.batch_size)
     .with_learning_rate(args.lr)
     .with_eval_batch_size(128)
-    .with_seed(args.seed);
+    .with_seed(args.seed)
+    .with_refresh_features(if args.refresh == "training-pass" {
+        RefreshFeatures::TrainingPass
+    } else {
+        RefreshFeatures::EvalPass
+    });
 
     let out_dir = args
         .out_dir
