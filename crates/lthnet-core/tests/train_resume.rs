@@ -121,6 +121,36 @@ fn resumed_in_chunks(cfg: &TrainConfig, chunk: usize, max_calls: usize) -> Vec<f
         .expect("finished after resumes")
 }
 
+/// Little-endian `f32` values of a file (the child's codes, a checkpoint's `memory.f32`).
+fn read_f32s(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// `cfg` resumed in chunks of 3 epochs matches an uninterrupted run bit for bit, and its codes
+/// differ from those of `other` (so the option under test does something).
+fn assert_resumes_and_differs(cfg: &TrainConfig, other: TrainConfig, what: &str) {
+    let reference = run_with(cfg.clone(), None, None).expect("finished");
+    assert!(reference.iter().all(|v| v.is_finite()), "{what}");
+    let codes = resumed_in_chunks(cfg, 3, 10);
+    assert_bit_identical(
+        &codes,
+        &reference,
+        &format!("{what}: run resumed from checkpoints differs"),
+    );
+    let other = run_with(other, None, None).expect("finished");
+    assert!(
+        other
+            .iter()
+            .zip(&reference)
+            .any(|(a, b)| a.to_bits() != b.to_bits()),
+        "{what}: changed nothing"
+    );
+}
+
 fn assert_bit_identical(codes: &[f32], reference: &[f32], what: &str) {
     assert_eq!(codes.len(), reference.len(), "{what}");
     assert!(
@@ -184,22 +214,10 @@ fn best_validation_selection_resumes_bit_identically() {
 /// ends elsewhere).
 #[test]
 fn idcwh_centres_are_learned_and_checkpointed() {
-    let cfg = config_with(idcwh(0.5)).with_num_epochs(8);
-    let reference = run_with(cfg.clone(), None, None).expect("finished");
-    assert!(reference.iter().all(|v| v.is_finite()));
-    let codes = resumed_in_chunks(&cfg, 3, 10);
-    assert_bit_identical(
-        &codes,
-        &reference,
-        "IDCWH run resumed from checkpoints differs",
-    );
-    let frozen = run_with(config_with(idcwh(0.0)).with_num_epochs(8), None, None).unwrap();
-    assert!(
-        frozen
-            .iter()
-            .zip(&reference)
-            .any(|(a, b)| a.to_bits() != b.to_bits()),
-        "learning the centres changed nothing"
+    assert_resumes_and_differs(
+        &config_with(idcwh(0.5)).with_num_epochs(8),
+        config_with(idcwh(0.0)).with_num_epochs(8),
+        "IDCWH with learned centres (vs frozen centres)",
     );
 }
 
@@ -208,24 +226,12 @@ fn idcwh_centres_are_learned_and_checkpointed() {
 /// does change training (its memories are not the eval pass's).
 #[test]
 fn training_pass_refresh_resumes_bit_identically() {
-    let cfg = config()
-        .with_num_epochs(8)
-        .with_refresh_features(RefreshFeatures::TrainingPass);
-    let reference = run_with(cfg.clone(), None, None).expect("finished");
-    assert!(reference.iter().all(|v| v.is_finite()));
-    let codes = resumed_in_chunks(&cfg, 3, 10);
-    assert_bit_identical(
-        &codes,
-        &reference,
-        "run with training-pass refresh resumed from checkpoints differs",
-    );
-    let eval_pass = run_with(config().with_num_epochs(8), None, None).unwrap();
-    assert!(
-        eval_pass
-            .iter()
-            .zip(&reference)
-            .any(|(a, b)| a.to_bits() != b.to_bits()),
-        "the training-pass refresh changed nothing"
+    assert_resumes_and_differs(
+        &config()
+            .with_num_epochs(8)
+            .with_refresh_features(RefreshFeatures::TrainingPass),
+        config().with_num_epochs(8),
+        "training-pass refresh (vs the eval pass)",
     );
 }
 
@@ -242,11 +248,7 @@ fn training_pass_memory_matches_the_eval_pass_when_nothing_moves() {
     let (_, trained) = trained_codes(cfg.clone(), Some(dir.path()), Some(1));
     assert!(!trained.finished);
     let ckpt = dir.path().join("checkpoints/epoch-0001");
-    let bytes = std::fs::read(ckpt.join("memory.f32")).expect("memory saved in the checkpoint");
-    let saved: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let saved = read_f32s(&ckpt.join("memory.f32"));
     let device = Default::default();
     let eval = refresh_memory(&trained.model, &data(), &cfg, &device, false).unwrap();
     let eval: Vec<f32> = eval.memory.into_data().into_vec::<f32>().unwrap();
@@ -304,11 +306,7 @@ fn killed_and_resumed_runs_are_bit_identical() {
             }
         }
     }
-    let bytes = std::fs::read(dir.path().join("codes.bin")).expect("child wrote codes");
-    let codes: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let codes = read_f32s(&dir.path().join("codes.bin"));
     assert!(kills >= 3, "the child was interrupted only {kills} times");
     assert_eq!(codes.len(), reference.len());
     assert!(

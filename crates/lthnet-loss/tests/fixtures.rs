@@ -240,6 +240,24 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
+/// For `Reduction::Mean` and `Reduction::Sum`: `run(reduction)` returns the loss's
+/// `(forward_no_reduction, forward)`; the per-sample values must be `want` and the reduced value
+/// their mean or sum.
+fn assert_mean_and_sum(
+    want: &[f64],
+    what: &str,
+    mut run: impl FnMut(Reduction) -> (Vec<f64>, f64),
+) {
+    for (reduction, reduced) in [
+        (Reduction::Mean, mean(want)),
+        (Reduction::Sum, want.iter().sum()),
+    ] {
+        let (per, total) = run(reduction.clone());
+        assert_all_close(&per, want, &format!("{what} per sample"));
+        assert_close(total, reduced, &format!("{what} {reduction:?}"));
+    }
+}
+
 /// `−log softmax(row)_y` per row, in f64.
 fn ce_ref(x: &[f32], cols: usize, targets: &[usize]) -> Vec<f64> {
     x.chunks(cols)
@@ -360,23 +378,15 @@ fn square_per_sample_and_reductions() {
         let w = class_balanced_weights(&counts(&f), beta, WeightNorm::SumToC);
         let want: Vec<f64> = sq.iter().zip(&y).map(|(l, &t)| w[t] as f64 * l).collect();
         assert_close(mean(&want), fixture_value(&f, key), key);
-        for (reduction, reduced) in [
-            (Reduction::Mean, mean(&want)),
-            (Reduction::Sum, want.iter().sum()),
-        ] {
+        assert_mean_and_sum(&want, key, |reduction| {
             let loss = SquareLossConfig::new(counts(&f))
                 .with_beta(beta)
-                .with_reduction(reduction.clone())
+                .with_reduction(reduction)
                 .init::<AB>(&Default::default());
             let per = values(loss.forward_no_reduction(t2(x.clone(), b), ints(&f, "targets")));
-            assert_all_close(&per, &want, key);
             let total = loss.forward(t2(x.clone(), b), ints(&f, "targets"));
-            assert_close(
-                total.into_scalar() as f64,
-                reduced,
-                &format!("{key} {reduction:?}"),
-            );
-        }
+            (per, total.into_scalar() as f64)
+        });
     }
 }
 
@@ -397,25 +407,17 @@ fn dcwh_per_sample_and_reductions() {
         })
         .collect();
     assert_close(mean(&want), fixture_value(&f, "dcwh"), "reference DCWH");
-    for (reduction, reduced) in [
-        (Reduction::Mean, mean(&want)),
-        (Reduction::Sum, want.iter().sum()),
-    ] {
+    assert_mean_and_sum(&want, "DCWH", |reduction| {
         let loss = DcwhLossConfig::new()
             .with_inv_sigma_sq(inv)
-            .with_reduction(reduction.clone())
+            .with_reduction(reduction)
             .init();
         let centres = || t2(mu.clone(), c);
         let per =
             values(loss.forward_no_reduction(t2(h.clone(), b), ints(&f, "targets"), centres()));
-        assert_all_close(&per, &want, "DCWH per sample");
         let total = loss.forward(t2(h.clone(), b), ints(&f, "targets"), centres());
-        assert_close(
-            total.into_scalar() as f64,
-            reduced,
-            &format!("DCWH {reduction:?}"),
-        );
-    }
+        (per, total.into_scalar() as f64)
+    });
 }
 
 #[test]
@@ -481,26 +483,18 @@ fn csq_per_sample_and_reductions() {
         .iter()
         .flat_map(|&t| centres[t * k..(t + 1) * k].to_vec())
         .collect();
-    for (reduction, reduced) in [
-        (Reduction::Mean, mean(&want)),
-        (Reduction::Sum, want.iter().sum()),
-    ] {
+    assert_mean_and_sum(&want, "CSQ", |reduction| {
         let loss = CsqLossConfig::new()
             .with_lambda(lambda)
-            .with_reduction(reduction.clone())
+            .with_reduction(reduction)
             .init();
         let per =
             values(loss.forward_no_reduction(t2(z.clone(), b), t2(per_sample_centres.clone(), b)));
-        assert_all_close(&per, &want, "CSQ per sample");
         let total = loss.forward(
             t2(z.clone(), b),
             ints(&f, "targets"),
             t2(centres.clone(), c),
         );
-        assert_close(
-            total.into_scalar() as f64,
-            reduced,
-            &format!("CSQ {reduction:?}"),
-        );
-    }
+        (per, total.into_scalar() as f64)
+    });
 }

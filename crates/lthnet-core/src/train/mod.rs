@@ -390,6 +390,8 @@ where
     }
 
     let n = source.len();
+    // The training steps' `v_direct`, one row per item (`RefreshFeatures::TrainingPass`).
+    let mut rows: Vec<f32> = Vec::new();
     for (epochs_this_call, epoch) in (start_epoch..config.num_epochs).enumerate() {
         if options
             .max_epochs_this_call
@@ -431,11 +433,11 @@ where
         // The last epoch's rows would feed no further epoch (encoding refreshes with an eval
         // pass), unless a validation pass needs them.
         let collect_now = collect && (epoch + 1 < config.num_epochs || validation.is_some());
-        let mut rows: Vec<f32> = if collect_now {
-            vec![0.0; n * d_feature]
-        } else {
-            Vec::new()
-        };
+        // Every item is visited once per epoch, so each row is overwritten: one buffer serves
+        // all epochs.
+        if collect_now && rows.is_empty() {
+            rows = vec![0.0; n * d_feature];
+        }
         let mut collect_seconds = 0.0;
         for (step, chunk) in order.chunks(config.batch_size).enumerate() {
             let input = source.train_batch::<B>(chunk, epoch_seed, device);
