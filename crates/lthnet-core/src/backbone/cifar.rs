@@ -12,6 +12,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
+use super::batch_norm::batch_norm_2d;
 use super::resnet::global_avg_pool;
 use crate::model::FeatureExtractor;
 
@@ -109,7 +110,7 @@ impl<B: Backend> ConvBnRelu<B> {
     /// # Shapes
     /// - `x`: `[batch, in, H, W]` → `[batch, out, H, W]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        relu(self.bn.forward(self.conv.forward(x)))
+        relu(batch_norm_2d(&self.bn, self.conv.forward(x)))
     }
 }
 

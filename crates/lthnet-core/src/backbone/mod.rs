@@ -21,6 +21,7 @@
 //! assert_eq!(features.dims(), [2, backbone.d_feature()]);
 //! ```
 
+pub mod batch_norm;
 pub mod cifar;
 pub mod mobilenet_v2;
 pub mod resnet;

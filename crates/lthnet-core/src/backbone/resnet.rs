@@ -18,6 +18,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+use super::batch_norm::batch_norm_2d;
 use super::weights::load_pytorch_layout;
 use crate::CoreError;
 use crate::model::FeatureExtractor;
@@ -220,13 +221,13 @@ impl<B: Backend> ResidualBlock<B> {
     /// - `x`: `[batch, inplanes, H, W]` → `[batch, planes · expansion, ⌈H/stride⌉, ⌈W/stride⌉]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let shortcut = match &self.downsample {
-            Some(d) => d.bn.forward(d.conv.forward(x.clone())),
+            Some(d) => batch_norm_2d(&d.bn, d.conv.forward(x.clone())),
             None => x.clone(),
         };
-        let h = relu(self.bn1.forward(self.conv1.forward(x)));
-        let h = self.bn2.forward(self.conv2.forward(h));
+        let h = relu(batch_norm_2d(&self.bn1, self.conv1.forward(x)));
+        let h = batch_norm_2d(&self.bn2, self.conv2.forward(h));
         let h = match (&self.conv3, &self.bn3) {
-            (Some(c3), Some(b3)) => b3.forward(c3.forward(relu(h))),
+            (Some(c3), Some(b3)) => batch_norm_2d(b3, c3.forward(relu(h))),
             _ => h,
         };
         relu(h + shortcut)
@@ -303,7 +304,7 @@ impl<B: Backend> ResNet<B> {
     /// # Shapes
     /// - `x`: `[batch, 3, H, W]` → `[batch, d_feature, ⌈H/32⌉, ⌈W/32⌉]` (for H, W multiples of 32)
     pub fn forward_map(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let h = relu(self.bn1.forward(self.conv1.forward(x)));
+        let h = relu(batch_norm_2d(&self.bn1, self.conv1.forward(x)));
         let mut h = self.maxpool.forward(h);
         for block in self
             .layer1
