@@ -64,15 +64,28 @@ pub fn batch_norm_2d<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>) -> Tensor<B
         bn.running_var.update(
             running_var
                 .mul_scalar(1.0 - momentum)
-                .add(var.clone().detach().mul_scalar(momentum).reshape([channels]))
+                .add(
+                    var.clone()
+                        .detach()
+                        .mul_scalar(momentum)
+                        .reshape([channels]),
+                )
                 .detach(),
         );
 
         let scale = gamma / var.add_scalar(bn.epsilon).sqrt();
         (centred * per_row(scale) + per_row(beta)).reshape([batch, channels, height, width])
     } else {
-        let mean = bn.running_mean.value().to_device(&device).reshape([1, channels]);
-        let var = bn.running_var.value().to_device(&device).reshape([1, channels]);
+        let mean = bn
+            .running_mean
+            .value()
+            .to_device(&device)
+            .reshape([1, channels]);
+        let var = bn
+            .running_var
+            .value()
+            .to_device(&device)
+            .reshape([1, channels]);
         let scale = gamma / var.add_scalar(bn.epsilon).sqrt();
         let shift = beta - mean * scale.clone();
         (rows * per_row(scale) + per_row(shift)).reshape([batch, channels, height, width])
@@ -106,7 +119,12 @@ mod tests {
     fn values<B: Backend>(channels: usize, device: &B::Device) -> [Tensor<B, 1>; 4] {
         let random =
             |lo, hi| Tensor::<B, 1>::random([channels], Distribution::Uniform(lo, hi), device);
-        [random(0.5, 2.0), random(-1.0, 1.0), random(-1.0, 1.0), random(0.5, 3.0)]
+        [
+            random(0.5, 2.0),
+            random(-1.0, 1.0),
+            random(-1.0, 1.0),
+            random(0.5, 3.0),
+        ]
     }
 
     /// An independent BatchNorm (own parameters and running state) holding `values`.
@@ -139,10 +157,7 @@ mod tests {
 
         let grads_ours = (ours * weights.clone()).sum().backward();
         let grads_theirs = (theirs * weights).sum().backward();
-        assert_close(
-            x.grad(&grads_ours).unwrap(),
-            x.grad(&grads_theirs).unwrap(),
-        );
+        assert_close(x.grad(&grads_ours).unwrap(), x.grad(&grads_theirs).unwrap());
         assert_close(
             ours_bn.gamma.grad(&grads_ours).unwrap(),
             bn.gamma.grad(&grads_theirs).unwrap(),
@@ -151,8 +166,14 @@ mod tests {
             ours_bn.beta.grad(&grads_ours).unwrap(),
             bn.beta.grad(&grads_theirs).unwrap(),
         );
-        assert_close(ours_bn.running_mean.value_sync(), bn.running_mean.value_sync());
-        assert_close(ours_bn.running_var.value_sync(), bn.running_var.value_sync());
+        assert_close(
+            ours_bn.running_mean.value_sync(),
+            bn.running_mean.value_sync(),
+        );
+        assert_close(
+            ours_bn.running_var.value_sync(),
+            bn.running_var.value_sync(),
+        );
         // The statistics moved (momentum 0.3 towards the batch's mean ≈ 2, variance ≈ 9).
         let moved = (ours_bn.running_var.value_sync() - values[3].clone())
             .abs()

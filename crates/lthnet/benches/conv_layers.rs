@@ -1,0 +1,87 @@
+//! CifarNet's four 3×3 convolutions (3→64 at 32², 64→128 at 16², 128→256 at 8², 256→512 at
+//! 4²; batch 128) on the CPU backend: forward alone, forward + backward through autodiff, and
+//! the two backward kernels Burn's default uses (`x_backward`: a transposed convolution;
+//! `w_backward`: a convolution of the batch-swapped input with the batch-swapped output
+//! gradient as its kernel). Shows where the from-scratch training step's time goes
+//! (`docs/benchmarks.md`).
+//!
+//!     cargo bench -p lthnet --bench conv_layers
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::module::{conv_transpose2d, conv2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use lthnet::backend::{Autodiff, Cpu};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+type B = Autodiff<Cpu>;
+const BATCH: usize = 128;
+/// `(in channels, out channels, height = width)` of each layer.
+const LAYERS: [(usize, usize, usize); 4] =
+    [(3, 64, 32), (64, 128, 16), (128, 256, 8), (256, 512, 4)];
+
+fn main() {
+    divan::main();
+}
+
+fn same_3x3() -> ConvOptions<2> {
+    ConvOptions::new([1, 1], [1, 1], [1, 1], 1)
+}
+
+/// Input, weight and output gradient of `layer`, on the plain backend.
+fn tensors<T: Backend>(layer: usize) -> [Tensor<T, 4>; 3] {
+    let (c, co, hw) = LAYERS[layer];
+    let device = Default::default();
+    let random = |shape: [usize; 4]| Tensor::<T, 4>::random(shape, Distribution::Default, &device);
+    [
+        random([BATCH, c, hw, hw]),
+        random([co, c, 3, 3]),
+        random([BATCH, co, hw, hw]),
+    ]
+}
+
+#[divan::bench(args = [0, 1, 2, 3], sample_count = 5)]
+fn forward(bencher: divan::Bencher, layer: usize) {
+    let [x, w, _] = tensors::<Cpu>(layer);
+    bencher.bench_local(|| conv2d(x.clone(), w.clone(), None, same_3x3()).into_data());
+}
+
+#[divan::bench(args = [0, 1, 2, 3], sample_count = 5)]
+fn forward_backward(bencher: divan::Bencher, layer: usize) {
+    let [x, w, g] = tensors::<B>(layer);
+    let (x, w) = (x.require_grad(), w.require_grad());
+    bencher.bench_local(|| {
+        let grads = (conv2d(x.clone(), w.clone(), None, same_3x3()) * g.clone())
+            .sum()
+            .backward();
+        (
+            w.grad(&grads).unwrap().into_data(),
+            x.grad(&grads).unwrap().into_data(),
+        )
+    });
+}
+
+#[divan::bench(args = [0, 1, 2, 3], sample_count = 5)]
+fn x_backward(bencher: divan::Bencher, layer: usize) {
+    let [_, w, g] = tensors::<Cpu>(layer);
+    let options = ConvTransposeOptions::new([1, 1], [1, 1], [0, 0], [1, 1], 1);
+    bencher
+        .bench_local(|| conv_transpose2d(g.clone(), w.clone(), None, options.clone()).into_data());
+}
+
+#[divan::bench(args = [0, 1, 2, 3], sample_count = 5)]
+fn w_backward(bencher: divan::Bencher, layer: usize) {
+    let [x, _, g] = tensors::<Cpu>(layer);
+    bencher.bench_local(|| {
+        conv2d(
+            x.clone().swap_dims(0, 1),
+            g.clone().swap_dims(0, 1),
+            None,
+            same_3x3(),
+        )
+        .swap_dims(0, 1)
+        .into_data()
+    });
+}
