@@ -4,7 +4,7 @@ alone (`head_step`) and behind the small CNN (`cifarnet_step`: lthnet's `CifarNe
 64-128-256-512 of conv3x3 (no bias) + BatchNorm + ReLU, 2x2 max pool between stages, global
 average pool; 32x32 RGB input).
 
-    python3 crates/lthnet/benches/train_step_torch.py [--threads 2]
+    python3 crates/lthnet/benches/train_step_torch.py [--threads 2] [--only head_step|cifarnet_step]
 Prints the median milliseconds per step over 30 timed steps (after 5 warm-up steps).
 """
 import argparse, statistics, time
@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--only", choices=["head_step", "cifarnet_step"], help="run one of the two benches")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -82,5 +83,7 @@ def bench(name, make_model, make_x, steps):
               f"median {statistics.median(times):.1f} ms/step")
 
 
-bench("head_step", Head, lambda b: torch.rand(b, D_IN), 30)
-bench("cifarnet_step", Full, lambda b: torch.rand(b, 3, 32, 32), 10)
+if args.only in (None, "head_step"):
+    bench("head_step", Head, lambda b: torch.rand(b, D_IN), 30)
+if args.only in (None, "cifarnet_step"):
+    bench("cifarnet_step", Full, lambda b: torch.rand(b, 3, 32, 32), 10)

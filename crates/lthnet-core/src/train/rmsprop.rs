@@ -133,21 +133,26 @@ impl<B: Backend> SimpleOptimizer<B> for TorchRmsProp {
                 .as_ref()
                 .is_none_or(|s| s.square_avg.dtype() == DType::F32);
         if host {
-            let shape = tensor.shape();
-            let to_vec = |t: Tensor<B, D>| {
-                t.into_data()
-                    .into_vec::<f32>()
-                    .expect("f32 tensor data (dtype checked)")
-            };
-            let mut p = to_vec(tensor);
-            let g = to_vec(grad);
+            // `into_data` hands over flex's buffer without a copy when the tensor is not
+            // shared, and `from_data` takes it back the same way: the update runs in place.
+            // (`into_vec`/`TensorData::new` would copy twice per tensor to change alignment.)
+            let mut p = tensor.into_data();
+            let g = grad.into_data();
             let mut v = match state {
-                Some(s) => to_vec(s.square_avg),
-                None => vec![0.0; p.len()],
+                Some(s) => s.square_avg.into_data(),
+                None => TensorData::zeros::<f32, _>(p.shape.clone()),
             };
-            self.update_slices(lr, &mut p, &g, &mut v);
-            let p = Tensor::from_data(TensorData::new(p, shape.clone()), &device);
-            let v = Tensor::from_data(TensorData::new(v, shape), &device);
+            self.update_slices(
+                lr,
+                p.as_mut_slice::<f32>()
+                    .expect("f32 tensor data (dtype checked)"),
+                g.as_slice::<f32>()
+                    .expect("f32 tensor data (dtype checked)"),
+                v.as_mut_slice::<f32>()
+                    .expect("f32 tensor data (dtype checked)"),
+            );
+            let p = Tensor::from_data(p, &device);
+            let v = Tensor::from_data(v, &device);
             return (p, Some(TorchRmsPropState { square_avg: v }));
         }
         let g = if self.weight_decay != 0.0 {
