@@ -10,6 +10,11 @@ mod train;
 
 use clap::{Parser, Subcommand};
 
+/// Burn's CPU backends allocate large short-lived buffers every step; mimalloc reuses them
+/// where the system allocator pays a page fault per page (`docs/benchmarks.md`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Long-tail hashing: splits, training, encoding, evaluation and Hamming search.
 #[derive(Parser, Debug)]
 #[command(name = "lthnet", version, about, long_about = None)]
