@@ -4,6 +4,8 @@
 //! (`cifarnet_step`: `CifarNet` with its default stages 64-128-256-512 on 32×32 RGB input).
 //! Both use the trainer's optimizer (`TorchRmsProp`, one fused pass per parameter on CPU);
 //! `head_step_burn_rmsprop` is the head with Burn's `RmsProp` configured as PyTorch's.
+//! `update_*` time the optimizer update of the head's parameters alone (gradients computed
+//! outside the timing): `TorchRmsProp`'s fused pass, its tensor-op path and Burn's `RmsProp`.
 //!
 //! Run (default `flex` backend, mimalloc):
 //!     cargo bench -p lthnet --bench train_step
@@ -18,8 +20,9 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use lthnet::backend::{Autodiff, Cpu};
 use lthnet::model::backbone::{CifarNet, CifarNetConfig};
-use lthnet::model::train::TorchRmsPropConfig;
+use lthnet::model::train::{RmsPropUpdate, TorchRmsPropConfig};
 use lthnet::model::{HashNetwork, LthNet, LthNetHead, LthNetHeadConfig};
+use std::cell::RefCell;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -117,4 +120,61 @@ fn step_bench<M, I, O>(
         let _ = m.valid();
         model = Some(m);
     });
+}
+
+#[divan::bench(sample_count = 30)]
+fn update_torch_rmsprop_fused(bencher: divan::Bencher) {
+    update_bench(bencher, torch_rmsprop());
+}
+
+#[divan::bench(sample_count = 30)]
+fn update_torch_rmsprop_tensor_ops(bencher: divan::Bencher) {
+    let optim = TorchRmsPropConfig::new()
+        .with_weight_decay(5e-4)
+        .with_update(RmsPropUpdate::TensorOps)
+        .init::<B, LthNetHead<B>>();
+    update_bench(bencher, optim);
+}
+
+#[divan::bench(sample_count = 30)]
+fn update_burn_rmsprop(bencher: divan::Bencher) {
+    let optim = RmsPropConfig::new()
+        .with_momentum(0.0)
+        .with_epsilon(1e-8)
+        .with_weight_decay(Some(WeightDecayConfig::new(5e-4)))
+        .init::<B, LthNetHead<B>>();
+    update_bench(bencher, optim);
+}
+
+/// Time one update of the head's parameters by `optim`; each sample's gradients come from a
+/// forward + backward at batch 8 outside the timing.
+fn update_bench<O: Optimizer<LthNetHead<B>, B>>(bencher: divan::Bencher, mut optim: O) {
+    let batch = 8;
+    let (model, cfg, x) = head_inputs(batch);
+    let device = Default::default();
+    let model = RefCell::new(Some(model));
+    let memory = Tensor::<B, 2>::random(
+        [cfg.num_slots(), cfg.d_feature],
+        burn::tensor::Distribution::Default,
+        &device,
+    );
+    let targets: Vec<i64> = (0..batch as i64).map(|i| i % NUM_CLASSES as i64).collect();
+    let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [batch]), &device);
+    bencher
+        .with_inputs(|| {
+            let m = model.borrow();
+            let m = m.as_ref().expect("model");
+            let out = m.forward_hash(x.clone(), Some(memory.clone()));
+            let loss = log_softmax(out.logits, 1)
+                .gather(1, targets.clone().reshape([batch, 1]))
+                .mean()
+                .neg();
+            GradientsParams::from_grads(loss.backward(), m)
+        })
+        .bench_local_values(|grads| {
+            let m = model.borrow_mut().take().expect("model");
+            let m = optim.step(1e-5, m, grads);
+            let _ = m.valid();
+            *model.borrow_mut() = Some(m);
+        });
 }
