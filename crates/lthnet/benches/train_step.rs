@@ -85,6 +85,28 @@ fn cifarnet_step(bencher: divan::Bencher, batch: usize) {
     step_bench(bencher, model, torch_rmsprop(), &cfg, x, batch);
 }
 
+/// A random memory tensor for `cfg` and the targets `0, 1, …` (mod C) of a batch.
+fn memory_and_targets(cfg: &LthNetHeadConfig, batch: usize) -> (Tensor<B, 2>, Tensor<B, 1, Int>) {
+    let device = Default::default();
+    let memory = Tensor::<B, 2>::random(
+        [cfg.num_slots(), cfg.d_feature],
+        burn::tensor::Distribution::Default,
+        &device,
+    );
+    let targets: Vec<i64> = (0..batch as i64).map(|i| i % NUM_CLASSES as i64).collect();
+    let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [batch]), &device);
+    (memory, targets)
+}
+
+/// Mean cross-entropy of `logits` `[batch, C]` against `targets` `[batch]`.
+fn cross_entropy(logits: Tensor<B, 2>, targets: &Tensor<B, 1, Int>) -> Tensor<B, 1> {
+    let batch = targets.dims()[0];
+    log_softmax(logits, 1)
+        .gather(1, targets.clone().reshape([batch, 1]))
+        .mean()
+        .neg()
+}
+
 /// Time forward + cross-entropy + backward + RMSprop (lr 1e-5, wd 5e-4) of `model` on `x`.
 fn step_bench<M, I, O>(
     bencher: divan::Bencher,
@@ -98,23 +120,12 @@ fn step_bench<M, I, O>(
     I: Clone,
     O: Optimizer<M, B>,
 {
-    let device = Default::default();
     let mut model = Some(model);
-    let memory = Tensor::<B, 2>::random(
-        [cfg.num_slots(), cfg.d_feature],
-        burn::tensor::Distribution::Default,
-        &device,
-    );
-    let targets: Vec<i64> = (0..batch as i64).map(|i| i % NUM_CLASSES as i64).collect();
-    let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [batch]), &device);
+    let (memory, targets) = memory_and_targets(cfg, batch);
     bencher.bench_local(|| {
         let m = model.take().expect("model");
         let out = m.forward_hash(x.clone(), Some(memory.clone()));
-        let loss = log_softmax(out.logits, 1)
-            .gather(1, targets.clone().reshape([batch, 1]))
-            .mean()
-            .neg();
-        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        let grads = GradientsParams::from_grads(cross_entropy(out.logits, &targets).backward(), &m);
         let m = optim.step(1e-5, m, grads);
         // Force the update to complete before the clock stops.
         let _ = m.valid();
@@ -151,25 +162,14 @@ fn update_burn_rmsprop(bencher: divan::Bencher) {
 fn update_bench<O: Optimizer<LthNetHead<B>, B>>(bencher: divan::Bencher, mut optim: O) {
     let batch = 8;
     let (model, cfg, x) = head_inputs(batch);
-    let device = Default::default();
     let model = RefCell::new(Some(model));
-    let memory = Tensor::<B, 2>::random(
-        [cfg.num_slots(), cfg.d_feature],
-        burn::tensor::Distribution::Default,
-        &device,
-    );
-    let targets: Vec<i64> = (0..batch as i64).map(|i| i % NUM_CLASSES as i64).collect();
-    let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [batch]), &device);
+    let (memory, targets) = memory_and_targets(&cfg, batch);
     bencher
         .with_inputs(|| {
             let m = model.borrow();
             let m = m.as_ref().expect("model");
             let out = m.forward_hash(x.clone(), Some(memory.clone()));
-            let loss = log_softmax(out.logits, 1)
-                .gather(1, targets.clone().reshape([batch, 1]))
-                .mean()
-                .neg();
-            GradientsParams::from_grads(loss.backward(), m)
+            GradientsParams::from_grads(cross_entropy(out.logits, &targets).backward(), m)
         })
         .bench_local_values(|grads| {
             let m = model.borrow_mut().take().expect("model");
