@@ -26,7 +26,7 @@
 //! - `cuda`: NVIDIA GPUs through CUDA (needs `libcuda` at run time only).
 //! - `x86-v4` *(opt-in, with `flex`)*: AVX-512 matrix-multiply kernels, picked at run time on
 //!   CPUs that have AVX-512 (others keep the AVX2 ones). It made no difference on the AMD EPYC
-//!   these figures come from, because that CPU runs AVX-512 as two 256-bit halves.
+//!   of `docs/benchmarks.md`, because that CPU runs AVX-512 as two 256-bit halves.
 //!
 //! [`backend`] holds the type aliases the features select.
 //!
