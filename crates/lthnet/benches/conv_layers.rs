@@ -2,8 +2,9 @@
 //! 4²; batch 128) on the CPU backend: forward alone, forward + backward through autodiff, and
 //! the two backward kernels Burn's default uses (`x_backward`: a transposed convolution;
 //! `w_backward`: a convolution of the batch-swapped input with the batch-swapped output
-//! gradient as its kernel). Shows where the from-scratch training step's time goes
-//! (`docs/benchmarks.md`).
+//! gradient as its kernel). The `*_lthnet` arms run the same layers through
+//! `lthnet::flex::conv2d` (im2col + GEMM forward and gradients), which the backbones use.
+//! Shows where the from-scratch training step's time goes (`docs/benchmarks.md`).
 //!
 //!     cargo bench -p lthnet --bench conv_layers
 
@@ -59,6 +60,32 @@ fn forward_backward(bencher: divan::Bencher, layer: usize) {
         (
             w.grad(&grads).unwrap().into_data(),
             x.grad(&grads).unwrap().into_data(),
+        )
+    });
+}
+
+#[divan::bench(args = [0, 1, 2, 3], sample_count = 5)]
+fn forward_lthnet(bencher: divan::Bencher, layer: usize) {
+    let [x, w, _] = tensors::<Cpu>(layer);
+    bencher
+        .bench_local(|| lthnet::flex::conv2d(x.clone(), w.clone(), None, same_3x3()).into_data());
+}
+
+/// As in training: the input of the first layer (the images) needs no gradient.
+#[divan::bench(args = [0, 1, 2, 3], sample_count = 5)]
+fn forward_backward_lthnet(bencher: divan::Bencher, layer: usize) {
+    let [x, w, g] = tensors::<B>(layer);
+    let (x, w) = (
+        if layer == 0 { x } else { x.require_grad() },
+        w.require_grad(),
+    );
+    bencher.bench_local(|| {
+        let grads = (lthnet::flex::conv2d(x.clone(), w.clone(), None, same_3x3()) * g.clone())
+            .sum()
+            .backward();
+        (
+            w.grad(&grads).unwrap().into_data(),
+            x.grad(&grads).map(|g| g.into_data()),
         )
     });
 }

@@ -14,6 +14,7 @@
 //! | [`data`] | `lthnet-data` | CIFAR-10/100, image folders, list files, IDX; long-tail splits |
 //! | [`retrieval`] | `lthnet-retrieval` | packed codes, Hamming search, MAP and friends |
 //! | [`baselines`] | `lthnet-baselines` | LSH, PCAH, ITQ on the same features |
+//! | [`flex`] | `lthnet-flex` | the `flex` backend's convolution with GEMM gradients (feature `flex`) |
 //!
 //! ## Feature flags
 //!
@@ -72,6 +73,13 @@
 //! # Ok(())
 //! # }
 //! ```
+
+/// Kernels for the `flex` CPU backend that burn-flex 0.21 lacks (`lthnet-flex`): a 2D
+/// convolution with im2col + GEMM forward and gradients, which the backbones use.
+#[cfg(feature = "flex")]
+pub mod flex {
+    pub use lthnet_flex::*;
+}
 
 /// The LTHNet model, backbones and trainer (`lthnet-core`).
 pub mod model {

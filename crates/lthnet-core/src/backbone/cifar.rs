@@ -13,6 +13,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use super::batch_norm::batch_norm_2d;
+use super::conv::conv2d;
 use super::resnet::global_avg_pool;
 use crate::model::FeatureExtractor;
 
@@ -110,7 +111,7 @@ impl<B: Backend> ConvBnRelu<B> {
     /// # Shapes
     /// - `x`: `[batch, in, H, W]` → `[batch, out, H, W]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        relu(batch_norm_2d(&self.bn, self.conv.forward(x)))
+        relu(batch_norm_2d(&self.bn, conv2d(&self.conv, x)))
     }
 }
 

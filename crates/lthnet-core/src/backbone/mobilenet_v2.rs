@@ -25,6 +25,7 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use serde::{Deserialize, Serialize};
 
+use super::conv::conv2d;
 use super::resnet::global_avg_pool;
 use super::weights::load_pytorch_layout;
 use crate::CoreError;
@@ -185,10 +186,10 @@ impl<B: Backend> InvertedResidual<B> {
     /// - `x`: `[batch, input, H, W]` → `[batch, output, ⌈H/stride⌉, ⌈W/stride⌉]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let h = match &self.expand {
-            Some(e) => relu6(e.forward(x.clone())),
+            Some(e) => relu6(conv2d(e, x.clone())),
             None => x.clone(),
         };
-        let h = self.project.forward(relu6(self.dw.forward(h)));
+        let h = conv2d(&self.project, relu6(self.dw.forward(h)));
         if self.residual { h + x } else { h }
     }
 }
@@ -302,11 +303,11 @@ impl<B: Backend> MobileNetV2<B> {
             channels, 3,
             "MobileNetV2 expects 3-channel input, got {channels}"
         );
-        let mut h = relu6(self.stem.forward(x));
+        let mut h = relu6(conv2d(&self.stem, x));
         for b in &self.blocks {
             h = b.forward(h);
         }
-        global_avg_pool(relu6(self.head.forward(h)))
+        global_avg_pool(relu6(conv2d(&self.head, h)))
     }
 
     /// Classifier logits (1001 for the pretrained model: index 0 = background, ImageNet class

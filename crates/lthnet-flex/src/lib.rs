@@ -1,0 +1,153 @@
+//! Kernels for Burn's `flex` CPU backend that burn-flex 0.21 lacks.
+//!
+//! burn-flex 0.21 has a fast convolution forward but no convolution backward of its own, so
+//! training falls back to Burn's generic gradients: the weight gradient is a convolution whose
+//! "kernel" is the whole output gradient, at 1.4–3× the forward's time (`docs/benchmarks.md`).
+//! [`conv2d`] is a drop-in replacement for [`burn::tensor::module::conv2d`] that, on `Flex` and
+//! `Autodiff<Flex>`, runs im2col + GEMM kernels for the forward and for both gradients
+//! ([`conv2d_kernel`]), and on every other backend (or for a grouped convolution, or a
+//! non-`f32` tensor) calls Burn's own convolution unchanged. [`conv2d_layer`] does the same for
+//! a `burn::nn::conv::Conv2d` module.
+//!
+//! Model code stays generic over `B: Backend`: the backend is recognised by its type
+//! (`TypeId`), not by a trait bound, so no extension trait spreads through the model's
+//! signatures. The price is that a new backend wrapper (another checkpointing strategy, say)
+//! takes Burn's path until it is added here.
+//!
+//! ```
+//! use burn::backend::{Autodiff, Flex};
+//! use burn::tensor::{Distribution, Tensor};
+//! use burn::tensor::ops::ConvOptions;
+//!
+//! type B = Autodiff<Flex>;
+//! let device = Default::default();
+//! let x = Tensor::<B, 4>::random([2, 3, 8, 8], Distribution::Default, &device).require_grad();
+//! let w = Tensor::<B, 4>::random([4, 3, 3, 3], Distribution::Default, &device).require_grad();
+//! let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+//!
+//! let y = lthnet_flex::conv2d(x.clone(), w.clone(), None, options.clone());
+//! let reference = burn::tensor::module::conv2d(x.clone(), w.clone(), None, options);
+//! y.clone().into_data().assert_approx_eq::<f32>(&reference.into_data(), Default::default());
+//!
+//! let grads = y.sum().backward();
+//! assert_eq!(w.grad(&grads).unwrap().dims(), [4, 3, 3, 3]);
+//! ```
+
+pub mod conv2d_kernel;
+
+mod conv2d_autodiff;
+mod geometry;
+
+pub use geometry::ConvGeometry;
+
+use std::any::{Any, TypeId};
+
+use burn::backend::Autodiff;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::prelude::*;
+use burn::tensor::ops::PaddedConvOptions;
+use burn::tensor::{DType, TensorPrimitive};
+use burn_flex::{Flex, FlexTensor};
+
+use conv2d_autodiff::AutodiffFlexTensor;
+
+/// A 2D convolution: [`burn::tensor::module::conv2d`], with this crate's kernels on `Flex` and
+/// `Autodiff<Flex>` (see the [crate docs](crate)).
+///
+/// # Shapes
+/// - `x`: `[batch, channels_in, height, width]`
+/// - `weight`: `[channels_out, channels_in / groups, kernel_h, kernel_w]`
+/// - `bias`: `[channels_out]`
+/// - output: `[batch, channels_out, out_h, out_w]`
+///
+/// # Panics
+/// Where Burn's `conv2d` panics (mismatched channels, a kernel larger than the padded input):
+/// those cases are passed to it.
+pub fn conv2d<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Option<Tensor<B, 1>>,
+    options: impl Into<PaddedConvOptions<2>>,
+) -> Tensor<B, 4> {
+    let options = options.into();
+    let geometry = ConvGeometry::new(x.dims(), weight.dims(), &options)
+        .filter(|_| x.dtype() == DType::F32 && weight.dtype() == DType::F32);
+    let (Some(geometry), true) = (geometry, is_flex::<B>() || is_autodiff_flex::<B>()) else {
+        return burn::tensor::module::conv2d(x, weight, bias, options);
+    };
+    let x = x.into_primitive().tensor();
+    let weight = weight.into_primitive().tensor();
+    let y: B::FloatTensorPrimitive = if is_flex::<B>() {
+        let y = conv2d_autodiff::forward(
+            &cast::<_, FlexTensor>(x),
+            &cast::<_, FlexTensor>(weight),
+            &geometry,
+        );
+        cast(y)
+    } else {
+        let y = conv2d_autodiff::forward_autodiff(
+            cast::<_, AutodiffFlexTensor>(x),
+            cast::<_, AutodiffFlexTensor>(weight),
+            geometry,
+        );
+        cast(y)
+    };
+    let y = Tensor::from_primitive(TensorPrimitive::Float(y));
+    match bias {
+        Some(bias) => y + bias.reshape([1, geometry.channels_out, 1, 1]),
+        None => y,
+    }
+}
+
+/// `layer.forward(x)` through [`conv2d`].
+///
+/// # Shapes
+/// - `x`: `[batch, channels_in, height, width]` → `[batch, channels_out, out_h, out_w]`
+pub fn conv2d_layer<B: Backend>(layer: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let (start, end) = match layer.padding {
+        PaddingConfig2d::Valid => ([0, 0], [0, 0]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => ([top, left], [bottom, right]),
+        PaddingConfig2d::Same if layer.dilation == [1, 1] => {
+            let [_, _, h, w] = x.dims();
+            let (top, bottom) = same_padding(h, layer.kernel_size[0], layer.stride[0]);
+            let (left, right) = same_padding(w, layer.kernel_size[1], layer.stride[1]);
+            ([top, left], [bottom, right])
+        }
+        // Burn's "same" ignores dilation; leave that case to Burn itself.
+        PaddingConfig2d::Same => return layer.forward(x),
+    };
+    let options =
+        PaddedConvOptions::asymmetric(layer.stride, start, end, layer.dilation, layer.groups);
+    conv2d(
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|b| b.val()),
+        options,
+    )
+}
+
+/// Burn's "same" padding (burn-nn's `calculate_same_padding`, which is crate-private): the
+/// output is `⌈size / stride⌉` long and the padding is split with the odd zero at the end.
+fn same_padding(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let out = size.div_ceil(stride);
+    let total = ((out.max(1) - 1) * stride + kernel).saturating_sub(size);
+    (total / 2, total - total / 2)
+}
+
+fn is_flex<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<Flex>()
+}
+
+fn is_autodiff_flex<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<Autodiff<Flex>>()
+}
+
+/// `value` as the type it is known to be (the caller has compared the backend's `TypeId`).
+fn cast<T: 'static, U: 'static>(value: T) -> U {
+    let mut slot = Some(value);
+    (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<U>>()
+        .and_then(Option::take)
+        .expect("lthnet-flex: backend type checked before the cast")
+}
