@@ -141,6 +141,10 @@ fn im2col(g: &ConvGeometry, images: &[f32], count: usize, col: &mut [f32]) {
                 );
                 for (n, dst) in row.chunks_exact_mut(pixels).enumerate() {
                     let plane = &images[(n * g.channels_in + c) * g.in_pixels()..][..g.in_pixels()];
+                    if g.stride_h == 1 && g.stride_w == 1 && g.out_w == g.in_w {
+                        shifted_plane(g, plane, dst, i * g.dilation_h, (lo, hi), j * g.dilation_w);
+                        continue;
+                    }
                     for (oh, out_row) in dst.chunks_exact_mut(g.out_w).enumerate() {
                         let ih = (oh * g.stride_h + i * g.dilation_h) as isize - g.pad_top as isize;
                         if ih < 0 || ih as usize >= g.in_h || lo == hi {
@@ -161,6 +165,46 @@ fn im2col(g: &ConvGeometry, images: &[f32], count: usize, col: &mut [f32]) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// One im2col row of one image for a stride-1 convolution that keeps the width ("same" along
+/// the rows): output pixel `d` reads input pixel `d + delta` for a fixed `delta`, so the valid
+/// rows are one contiguous copy, after which the columns that fell into the padding are zeroed.
+/// (Row by row, CifarNet's 4 × 4 stage would copy 4 floats at a time.)
+fn shifted_plane(
+    g: &ConvGeometry,
+    plane: &[f32],
+    dst: &mut [f32],
+    tap_h: usize,
+    (lo, hi): (usize, usize),
+    tap_w: usize,
+) {
+    let width = g.out_w;
+    // Output rows whose input row `oh + tap_h − pad_top` lies inside the image.
+    let row_lo = g.pad_top.saturating_sub(tap_h).min(g.out_h);
+    let row_hi = (g.in_h + g.pad_top)
+        .saturating_sub(tap_h)
+        .min(g.out_h)
+        .max(row_lo);
+    if row_lo == row_hi || lo == hi {
+        dst.fill(0.0);
+        return;
+    }
+    dst[..row_lo * width].fill(0.0);
+    dst[row_hi * width..].fill(0.0);
+    let delta = (tap_h as isize - g.pad_top as isize) * g.in_w as isize + tap_w as isize
+        - g.pad_left as isize;
+    let (start, end) = (row_lo * width + lo, (row_hi - 1) * width + hi);
+    let source = (start as isize + delta) as usize..(end as isize + delta) as usize;
+    dst[start..end].copy_from_slice(&plane[source]);
+    for out_row in dst[row_lo * width..row_hi * width].chunks_exact_mut(width) {
+        for v in &mut out_row[..lo] {
+            *v = 0.0;
+        }
+        for v in &mut out_row[hi..] {
+            *v = 0.0;
         }
     }
 }
@@ -514,6 +558,10 @@ mod tests {
             make([4, 6, 5, 5], [7, 6, 1, 1], [1, 1], [0, 0], [1, 1]),
             make([70, 3, 4, 4], [2, 3, 3, 3], [1, 1], [1, 1], [1, 1]),
             make([1, 8, 6, 6], [16, 8, 3, 3], [1, 1], [1, 1], [1, 1]),
+            // Stride 1, width kept (the block-copy im2col): dilated, and rows not kept.
+            make([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], [2, 2], [2, 2]),
+            make([3, 2, 6, 5], [3, 2, 3, 3], [1, 1], [0, 1], [1, 1]),
+            make([2, 2, 3, 5], [2, 2, 5, 1], [1, 1], [3, 0], [1, 1]),
         ]
     }
 

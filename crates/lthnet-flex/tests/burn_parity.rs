@@ -27,7 +27,7 @@ type Case = (
     [usize; 2],
 );
 
-const CASES: [Case; 6] = [
+const CASES: [Case; 8] = [
     ([4, 3, 16, 16], [8, 3, 3, 3], [1, 1], [1, 1], [1, 1], [1, 1]),
     ([3, 5, 9, 12], [6, 5, 3, 3], [2, 2], [1, 1], [1, 1], [1, 1]),
     ([2, 4, 10, 9], [3, 4, 2, 3], [1, 2], [0, 2], [0, 2], [2, 1]),
@@ -42,6 +42,9 @@ const CASES: [Case; 6] = [
     ([33, 8, 4, 4], [16, 8, 3, 3], [1, 1], [1, 1], [1, 1], [1, 1]),
     // TF "SAME" for a stride-2 3×3 convolution on an even size: 0 before, 1 after.
     ([2, 3, 8, 8], [4, 3, 3, 3], [2, 2], [0, 0], [1, 1], [1, 1]),
+    // Stride 1 keeping the width, dilated; and asymmetric rows.
+    ([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], [2, 2], [2, 2], [2, 2]),
+    ([3, 2, 6, 5], [3, 2, 3, 3], [1, 1], [0, 1], [2, 1], [1, 1]),
 ];
 
 fn options(case: &Case) -> PaddedConvOptions<2> {
