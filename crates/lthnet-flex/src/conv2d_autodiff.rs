@@ -4,34 +4,26 @@
 //! `conv2d_weight_backward`).
 
 use burn::backend::Autodiff;
+use burn::tensor::Shape;
 use burn::tensor::backend::BackendTypes;
-use burn::tensor::{DType, Shape};
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
-use burn_flex::{Flex, FlexTensor, Layout};
+use burn_flex::{Flex, FlexTensor};
 
 use crate::conv2d_kernel;
+use crate::flex_tensor;
 use crate::geometry::ConvGeometry;
 
 /// The float tensor of `Autodiff<Flex>` (burn-autodiff does not export the type by name).
 pub(crate) type AutodiffFlexTensor = <Autodiff<Flex> as BackendTypes>::FloatTensorPrimitive;
 
-/// A contiguous `f32` flex tensor of `shape` holding `data`.
-fn flex_tensor(data: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
-    FlexTensor::new(
-        burn::tensor::Bytes::from_elems(data),
-        Layout::contiguous(Shape::from(shape)),
-        DType::F32,
-    )
-}
-
 /// `conv2d(x, weight)` on flex tensors (no bias) with [`conv2d_kernel::forward`].
 pub(crate) fn forward(x: &FlexTensor, weight: &FlexTensor, g: &ConvGeometry) -> FlexTensor {
     let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
     let y = conv2d_kernel::forward(g, x.storage(), weight.storage());
-    flex_tensor(y, [g.batch, g.channels_out, g.out_h, g.out_w])
+    flex_tensor(y, Shape::from([g.batch, g.channels_out, g.out_h, g.out_w]))
 }
 
 /// The backward step: input and weight gradients from the saved input and weight.
@@ -58,13 +50,13 @@ impl Backward<Flex, 2> for Conv2dBackward {
             let weight = weight.to_contiguous();
             let dx = conv2d_kernel::backward_input(&g, weight.storage(), dy.storage());
             let shape = [g.batch, g.channels_in, g.in_h, g.in_w];
-            grads.register::<Flex>(node.id, flex_tensor(dx, shape));
+            grads.register::<Flex>(node.id, flex_tensor(dx, Shape::from(shape)));
         }
         if let Some(node) = node_weight {
             let x = x.to_contiguous();
             let dw = conv2d_kernel::backward_weight(&g, x.storage(), dy.storage());
             let shape = [g.channels_out, g.channels_in, g.kernel_h, g.kernel_w];
-            grads.register::<Flex>(node.id, flex_tensor(dw, shape));
+            grads.register::<Flex>(node.id, flex_tensor(dw, Shape::from(shape)));
         }
     }
 }

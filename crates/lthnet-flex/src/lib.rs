@@ -14,6 +14,11 @@
 //! signatures. The price is that a new backend wrapper (another checkpointing strategy, say)
 //! takes Burn's path until it is added here.
 //!
+//!
+//! [`batch_norm_2d_train`] is training-mode BatchNorm (optionally fused with the ReLU after
+//! it) as one `Autodiff<Flex>` operation: two passes over the activation forward and two
+//! backward, where the same function as tensor operations makes about twenty.
+//!
 //! ```
 //! use burn::backend::{Autodiff, Flex};
 //! use burn::tensor::{Distribution, Tensor};
@@ -33,8 +38,10 @@
 //! assert_eq!(w.grad(&grads).unwrap().dims(), [4, 3, 3, 3]);
 //! ```
 
+pub mod batch_norm_kernel;
 pub mod conv2d_kernel;
 
+mod batch_norm_autodiff;
 mod conv2d_autodiff;
 mod geometry;
 
@@ -47,8 +54,10 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::ops::PaddedConvOptions;
-use burn::tensor::{DType, TensorPrimitive};
-use burn_flex::{Flex, FlexTensor};
+use burn::tensor::{DType, Shape, TensorPrimitive};
+use burn_flex::{Flex, FlexTensor, Layout};
+
+use batch_norm_kernel::NormShape;
 
 use conv2d_autodiff::AutodiffFlexTensor;
 
@@ -133,6 +142,78 @@ fn same_padding(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
     let out = size.div_ceil(stride);
     let total = ((out.max(1) - 1) * stride + kernel).saturating_sub(size);
     (total / 2, total - total / 2)
+}
+
+/// What [`batch_norm_2d_train`] returns.
+#[derive(Debug)]
+pub struct BatchNormTrain<B: Backend> {
+    /// The normalised (and, if asked, rectified) input, `[batch, channels, H, W]`.
+    pub output: Tensor<B, 4>,
+    /// The batch mean per channel, `[channels]`, outside the autodiff graph.
+    pub mean: Tensor<B, 1>,
+    /// The biased batch variance per channel, `[channels]`, outside the autodiff graph.
+    pub var: Tensor<B, 1>,
+}
+
+/// Training-mode BatchNorm with batch statistics, `γ · (x − mean) / √(var + ε) + β` (biased
+/// variance, as burn-nn), followed by ReLU when `relu`, as one operation with its own backward
+/// step ([`batch_norm_kernel`]) on `Autodiff<Flex>`.
+///
+/// `None` on any other backend, for non-`f32` tensors or when `gamma` / `beta` do not have
+/// `channels` elements: the caller then computes it with tensor operations. The running
+/// statistics are the caller's to update, from [`BatchNormTrain::mean`] and
+/// [`BatchNormTrain::var`].
+///
+/// # Shapes
+/// - `x`: `[batch, channels, H, W]`, `gamma`, `beta`: `[channels]`
+pub fn batch_norm_2d_train<B: Backend>(
+    x: &Tensor<B, 4>,
+    gamma: &Tensor<B, 1>,
+    beta: &Tensor<B, 1>,
+    epsilon: f64,
+    relu: bool,
+) -> Option<BatchNormTrain<B>> {
+    let [batch, channels, h, w] = x.dims();
+    let supported = is_autodiff_flex::<B>()
+        && [x.dtype(), gamma.dtype(), beta.dtype()] == [DType::F32; 3]
+        && gamma.dims() == [channels]
+        && beta.dims() == [channels]
+        && batch * channels * h * w > 0;
+    if !supported {
+        return None;
+    }
+    let primitive = |t: Tensor<B, 1>| cast(t.into_primitive().tensor());
+    let shape = NormShape {
+        batch,
+        channels,
+        pixels: h * w,
+    };
+    let [output, mean, var] = batch_norm_autodiff::forward_autodiff(
+        cast(x.clone().into_primitive().tensor()),
+        primitive(gamma.clone()),
+        primitive(beta.clone()),
+        shape,
+        epsilon,
+        relu,
+    );
+    Some(BatchNormTrain {
+        output: from_autodiff_flex(output),
+        mean: from_autodiff_flex(mean),
+        var: from_autodiff_flex(var),
+    })
+}
+
+fn from_autodiff_flex<B: Backend, const D: usize>(t: AutodiffFlexTensor) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(cast(t)))
+}
+
+/// A contiguous `f32` flex tensor of `shape` holding `data`.
+pub(crate) fn flex_tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::new(
+        burn::tensor::Bytes::from_elems(data),
+        Layout::contiguous(shape),
+        DType::F32,
+    )
 }
 
 fn is_flex<B: Backend>() -> bool {

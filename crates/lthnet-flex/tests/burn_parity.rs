@@ -7,8 +7,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
 use burn::prelude::*;
+use burn::tensor::Tolerance;
 use burn::tensor::ops::{ConvOptions, PaddedConvOptions};
-use burn::tensor::{Distribution, Tolerance};
 use burn_autodiff::checkpoint::strategy::BalancedCheckpointing;
 
 type Ad = Autodiff<Flex>;
@@ -52,9 +52,19 @@ fn options(case: &Case) -> PaddedConvOptions<2> {
     PaddedConvOptions::asymmetric(stride, start, end, dilation, 1)
 }
 
+/// Uniform values in [-1, 1) from a per-call LCG (Burn's seeded RNG is process-global, and the
+/// tests run in parallel).
 fn random<B: Backend, const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, D> {
-    B::seed(&Default::default(), seed);
-    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), &Default::default())
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let values: Vec<f32> = (0..shape.iter().product::<usize>())
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(values, shape), &Default::default())
 }
 
 #[test]

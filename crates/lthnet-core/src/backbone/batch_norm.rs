@@ -17,6 +17,7 @@
 
 use burn::nn::BatchNorm;
 use burn::prelude::*;
+use burn::tensor::activation::relu;
 
 /// burn-nn's [`BatchNorm::forward`] on a 4-D input, with the same results and the same running
 /// statistics update, computed on the `[B·C, H·W]` view (see the [module docs](self)).
@@ -27,6 +28,24 @@ use burn::prelude::*;
 /// # Panics
 /// If `channels` differs from the BatchNorm's number of features.
 pub fn batch_norm_2d<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    normalise(bn, x, false)
+}
+
+/// `relu(batch_norm_2d(bn, x))`. In training on `Autodiff<Flex>` (lthnet-core's `flex`
+/// feature) both are one operation with its own backward step
+/// ([`lthnet_flex::batch_norm_2d_train`]): two passes over the activation forward and two
+/// backward, instead of about twenty.
+///
+/// # Shapes
+/// - `x`: `[batch, channels, H, W]` → `[batch, channels, H, W]`
+///
+/// # Panics
+/// If `channels` differs from the BatchNorm's number of features.
+pub fn batch_norm_relu_2d<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    normalise(bn, x, true)
+}
+
+fn normalise<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, rectify: bool) -> Tensor<B, 4> {
     let [batch, channels, height, width] = x.dims();
     let features = bn.gamma.dims()[0];
     assert_eq!(
@@ -34,6 +53,18 @@ pub fn batch_norm_2d<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>) -> Tensor<B
         "BatchNorm has {features} features, the input has {channels} channels"
     );
     let device = x.device();
+    let rectified = |y: Tensor<B, 4>| if rectify { relu(y) } else { y };
+
+    #[cfg(feature = "flex")]
+    if B::ad_enabled(&device) {
+        let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
+        if let Some(out) = lthnet_flex::batch_norm_2d_train(&x, &gamma, &beta, bn.epsilon, rectify)
+        {
+            update_running_stats(bn, out.mean, out.var);
+            return out.output;
+        }
+    }
+
     let rows = x.reshape([batch * channels, height * width]);
     // A `[1, C]` per-channel value as one scalar per row of the `[B·C, H·W]` view.
     let per_row = |v: Tensor<B, 2>| v.expand([batch, channels]).reshape([batch * channels, 1]);
@@ -51,30 +82,15 @@ pub fn batch_norm_2d<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>) -> Tensor<B
         let mean = channel_mean(rows.clone());
         let centred = rows - per_row(mean.clone());
         let var = channel_mean(centred.clone().square());
-
-        let momentum = bn.momentum;
-        let running_mean = bn.running_mean.value_sync().to_device(&device);
-        let running_var = bn.running_var.value_sync().to_device(&device);
-        bn.running_mean.update(
-            running_mean
-                .mul_scalar(1.0 - momentum)
-                .add(mean.detach().mul_scalar(momentum).reshape([channels]))
-                .detach(),
+        update_running_stats(
+            bn,
+            mean.reshape([channels]),
+            var.clone().reshape([channels]),
         );
-        bn.running_var.update(
-            running_var
-                .mul_scalar(1.0 - momentum)
-                .add(
-                    var.clone()
-                        .detach()
-                        .mul_scalar(momentum)
-                        .reshape([channels]),
-                )
-                .detach(),
-        );
-
         let scale = gamma / var.add_scalar(bn.epsilon).sqrt();
-        (centred * per_row(scale) + per_row(beta)).reshape([batch, channels, height, width])
+        rectified(
+            (centred * per_row(scale) + per_row(beta)).reshape([batch, channels, height, width]),
+        )
     } else {
         let mean = bn
             .running_mean
@@ -88,8 +104,28 @@ pub fn batch_norm_2d<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>) -> Tensor<B
             .reshape([1, channels]);
         let scale = gamma / var.add_scalar(bn.epsilon).sqrt();
         let shift = beta - mean * scale.clone();
-        (rows * per_row(scale) + per_row(shift)).reshape([batch, channels, height, width])
+        rectified(
+            (rows * per_row(scale) + per_row(shift)).reshape([batch, channels, height, width]),
+        )
     }
+}
+
+/// burn-nn's running statistics update: `running ← (1 − momentum)·running + momentum·batch`
+/// (biased variance), outside the autodiff graph.
+fn update_running_stats<B: Backend>(bn: &BatchNorm<B>, mean: Tensor<B, 1>, var: Tensor<B, 1>) {
+    let momentum = bn.momentum;
+    let device = mean.device();
+    let blend = |running: Tensor<B, 1>, batch: Tensor<B, 1>| {
+        running
+            .to_device(&device)
+            .mul_scalar(1.0 - momentum)
+            .add(batch.detach().mul_scalar(momentum))
+            .detach()
+    };
+    bn.running_mean
+        .update(blend(bn.running_mean.value_sync(), mean));
+    bn.running_var
+        .update(blend(bn.running_var.value_sync(), var));
 }
 
 #[cfg(test)]
@@ -180,6 +216,37 @@ mod tests {
             .max()
             .into_scalar();
         assert!(moved > 0.5, "running variance moved by only {moved}");
+    }
+
+    /// With or without the `flex` feature (fused or tensor-op path), in training and inference.
+    #[test]
+    fn batch_norm_relu_is_relu_of_batch_norm() {
+        let device = Default::default();
+        let trained = values::<B>(4, &device);
+        let (bn, ours_bn) = (batch_norm(&trained), batch_norm(&trained));
+        let x = Tensor::<B, 4>::random([3, 4, 5, 5], Distribution::Normal(0.5, 2.0), &device)
+            .require_grad();
+        let weights = Tensor::<B, 4>::random([3, 4, 5, 5], Distribution::Default, &device);
+        let ours = batch_norm_relu_2d(&ours_bn, x.clone());
+        let theirs = relu(bn.forward(x.clone()));
+        assert_close(ours.clone(), theirs.clone());
+        let grads_ours = (ours * weights.clone()).sum().backward();
+        let grads_theirs = (theirs * weights).sum().backward();
+        assert_close(x.grad(&grads_ours).unwrap(), x.grad(&grads_theirs).unwrap());
+        assert_close(
+            ours_bn.gamma.grad(&grads_ours).unwrap(),
+            bn.gamma.grad(&grads_theirs).unwrap(),
+        );
+        assert_close(
+            ours_bn.running_var.value_sync(),
+            bn.running_var.value_sync(),
+        );
+        let inference = batch_norm(&values::<Flex>(4, &device));
+        let x = Tensor::<Flex, 4>::random([2, 4, 3, 3], Distribution::Default, &device);
+        assert_close(
+            batch_norm_relu_2d(&inference, x.clone()),
+            relu(inference.forward(x)),
+        );
     }
 
     #[test]

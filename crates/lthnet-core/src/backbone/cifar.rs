@@ -10,9 +10,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
-use super::batch_norm::batch_norm_2d;
+use super::batch_norm::batch_norm_relu_2d;
 use super::conv::conv2d;
 use super::resnet::global_avg_pool;
 use crate::model::FeatureExtractor;
@@ -111,7 +110,7 @@ impl<B: Backend> ConvBnRelu<B> {
     /// # Shapes
     /// - `x`: `[batch, in, H, W]` → `[batch, out, H, W]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        relu(batch_norm_2d(&self.bn, conv2d(&self.conv, x)))
+        batch_norm_relu_2d(&self.bn, conv2d(&self.conv, x))
     }
 }
 

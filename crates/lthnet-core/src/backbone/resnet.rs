@@ -18,7 +18,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
-use super::batch_norm::batch_norm_2d;
+use super::batch_norm::{batch_norm_2d, batch_norm_relu_2d};
 use super::conv::conv2d;
 use super::weights::load_pytorch_layout;
 use crate::CoreError;
@@ -225,7 +225,7 @@ impl<B: Backend> ResidualBlock<B> {
             Some(d) => batch_norm_2d(&d.bn, conv2d(&d.conv, x.clone())),
             None => x.clone(),
         };
-        let h = relu(batch_norm_2d(&self.bn1, conv2d(&self.conv1, x)));
+        let h = batch_norm_relu_2d(&self.bn1, conv2d(&self.conv1, x));
         let h = batch_norm_2d(&self.bn2, conv2d(&self.conv2, h));
         let h = match (&self.conv3, &self.bn3) {
             (Some(c3), Some(b3)) => batch_norm_2d(b3, conv2d(c3, relu(h))),
@@ -305,7 +305,7 @@ impl<B: Backend> ResNet<B> {
     /// # Shapes
     /// - `x`: `[batch, 3, H, W]` → `[batch, d_feature, ⌈H/32⌉, ⌈W/32⌉]` (for H, W multiples of 32)
     pub fn forward_map(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let h = relu(batch_norm_2d(&self.bn1, conv2d(&self.conv1, x)));
+        let h = batch_norm_relu_2d(&self.bn1, conv2d(&self.conv1, x));
         let mut h = self.maxpool.forward(h);
         for block in self
             .layer1
