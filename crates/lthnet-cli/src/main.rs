@@ -2,6 +2,7 @@
 //!
 //! Each subcommand lives in its own module with a `clap::Args` struct and a `run` function.
 
+mod allocator;
 mod encode;
 mod eval;
 mod search;
@@ -9,11 +10,6 @@ mod split;
 mod train;
 
 use clap::{Parser, Subcommand};
-
-/// Burn's CPU backends allocate large short-lived buffers every step; mimalloc reuses them
-/// where the system allocator pays a page fault per page (`docs/benchmarks.md`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Long-tail hashing: splits, training, encoding, evaluation and Hamming search.
 #[derive(Parser, Debug)]
@@ -38,6 +34,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Split(args) => split::run(args),

@@ -11,8 +11,8 @@
 //!   (recomputed from `x`, so the output is not kept), then
 //!   `dx = γ·rstd · (g − Σg/M − x̂·Σg·x̂/M)`.
 //!
-//! Sums are accumulated in `f64`, channel by channel in a fixed order, so results do not depend
-//! on the thread count.
+//! Sums run in 16 `f32` lanes per image plane (so they vectorise), combined in `f64`, channel by
+//! channel in a fixed order, so results do not depend on the thread count.
 
 use rayon::prelude::*;
 
@@ -62,6 +62,46 @@ fn affine(x: f32, scale: f32, shift: f32) -> f32 {
     x * scale + shift
 }
 
+/// Independent partial sums: enough for the compiler to vectorise a float reduction, which it
+/// may not reorder itself.
+const LANES: usize = 16;
+
+/// `Σ f(v)` over `values`, accumulated in `LANES` `f32` lanes and combined in `f64`.
+#[inline(always)]
+fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail: f64 = chunks.remainder().iter().map(|&v| f64::from(f(v))).sum();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += f(v);
+        }
+    }
+    lanes.iter().map(|&l| f64::from(l)).sum::<f64>() + tail
+}
+
+/// `(Σ f(a, b).0, Σ f(a, b).1)` over two equally long slices, like [`lane_sum`].
+#[inline(always)]
+fn lane_sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, f64) {
+    let (mut first, mut second) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let (mut tail_first, mut tail_second) = (0.0f64, 0.0f64);
+    let (chunks_a, chunks_b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (&x, &y) in chunks_a.remainder().iter().zip(chunks_b.remainder()) {
+        let (u, v) = f(x, y);
+        tail_first += f64::from(u);
+        tail_second += f64::from(v);
+    }
+    for (ca, cb) in chunks_a.zip(chunks_b) {
+        for i in 0..LANES {
+            let (u, v) = f(ca[i], cb[i]);
+            first[i] += u;
+            second[i] += v;
+        }
+    }
+    let total = |lanes: [f32; LANES]| lanes.iter().map(|&l| f64::from(l)).sum::<f64>();
+    (total(first) + tail_first, total(second) + tail_second)
+}
+
 /// The batch statistics of `x`.
 pub fn statistics(shape: NormShape, x: &[f32], epsilon: f64) -> BatchStats {
     assert_eq!(x.len(), shape.len(), "input size");
@@ -69,25 +109,14 @@ pub fn statistics(shape: NormShape, x: &[f32], epsilon: f64) -> BatchStats {
     let per_channel: Vec<(f32, f32, f32)> = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            let sum: f64 = shape
-                .planes(x, c)
-                .map(|p| p.iter().map(|&v| f64::from(v)).sum::<f64>())
-                .sum();
-            let mean = sum / count;
+            let sum: f64 = shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum();
+            let mean = (sum / count) as f32;
             let squares: f64 = shape
                 .planes(x, c)
-                .map(|p| {
-                    p.iter()
-                        .map(|&v| (f64::from(v) - mean).powi(2))
-                        .sum::<f64>()
-                })
+                .map(|p| lane_sum(p, |v| (v - mean) * (v - mean)))
                 .sum();
             let var = squares / count;
-            (
-                mean as f32,
-                var as f32,
-                (1.0 / (var + epsilon).sqrt()) as f32,
-            )
+            (mean, var as f32, (1.0 / (var + epsilon).sqrt()) as f32)
         })
         .collect();
     BatchStats {
@@ -173,14 +202,12 @@ pub fn backward(
             let (mean, rstd) = (stats.mean[c], stats.rstd[c]);
             let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
             for (x, dy) in shape.planes(x, c).zip(shape.planes(dy, c)) {
-                let (mut plane_g, mut plane_gx) = (0.0f32, 0.0f32);
-                for (&x, &g) in x.iter().zip(dy) {
+                let (g, gx) = lane_sum2(x, dy, |x, g| {
                     let g = masked(x, g, coefficients[c]);
-                    plane_g += g;
-                    plane_gx += g * (x - mean) * rstd;
-                }
-                sum_g += f64::from(plane_g);
-                sum_gx += f64::from(plane_gx);
+                    (g, g * (x - mean) * rstd)
+                });
+                sum_g += g;
+                sum_gx += gx;
             }
             (sum_g as f32, sum_gx as f32)
         })

@@ -14,8 +14,8 @@ use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use lthnet::backend::{Autodiff, Cpu};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "../examples/common/allocator.rs"]
+mod allocator;
 
 type B = Autodiff<Cpu>;
 const BATCH: usize = 128;
@@ -24,6 +24,7 @@ const LAYERS: [(usize, usize, usize); 4] =
     [(3, 64, 32), (64, 128, 16), (128, 256, 8), (256, 512, 4)];
 
 fn main() {
+    allocator::keep_freed_pages();
     divan::main();
 }
 

@@ -24,8 +24,8 @@ use lthnet::model::train::{RmsPropUpdate, TorchRmsPropConfig};
 use lthnet::model::{HashNetwork, LthNet, LthNetHead, LthNetHeadConfig};
 use std::cell::RefCell;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "../examples/common/allocator.rs"]
+mod allocator;
 
 type B = Autodiff<Cpu>;
 
@@ -34,6 +34,7 @@ const NUM_CLASSES: usize = 100;
 const BITS: usize = 64;
 
 fn main() {
+    allocator::keep_freed_pages();
     divan::main();
 }
 

@@ -33,8 +33,8 @@ use lthnet::report::{evaluate_codes, print_table};
 #[path = "common/cifar100_features.rs"]
 mod common;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "common/allocator.rs"]
+mod allocator;
 
 /// Centre-based hashing losses (CSQ, DCWH, IDCWH) vs LTHNet on CIFAR-100-LT features.
 #[derive(Parser, Debug)]
@@ -69,6 +69,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     let device = Default::default();
     let features = args.features.load()?;

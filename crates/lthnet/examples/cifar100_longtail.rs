@@ -31,8 +31,8 @@ use lthnet::report::{Report, evaluate_codes, print_table, write_map_vs_class_siz
 #[path = "common/cifar100_features.rs"]
 mod common;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "common/allocator.rs"]
+mod allocator;
 
 fn paper(method: &str, imbalance: u32, bits: usize) -> Option<f64> {
     paper_map(PaperDataset::Cifar100, method, imbalance, bits)
@@ -75,6 +75,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     // Frozen MobileNetV2 features of all images, cached.
     let device = Default::default();

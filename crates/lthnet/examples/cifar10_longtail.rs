@@ -34,8 +34,8 @@ use lthnet::model::PixelNorm;
 
 mod common;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "common/allocator.rs"]
+mod allocator;
 
 /// CIFAR-10 per-channel mean and standard deviation of p/255 (training set).
 const CIFAR10_NORM: PixelNorm = PixelNorm::MeanStd {
@@ -92,6 +92,7 @@ fn read(args: &Args) -> anyhow::Result<(ImageDataset, ImageDataset)> {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     let started = std::time::Instant::now();
     let (train, test) = read(&args)?;

@@ -31,8 +31,8 @@ use lthnet::model::PixelNorm;
 
 mod common;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "common/allocator.rs"]
+mod allocator;
 
 /// Fashion-MNIST mean and standard deviation of p/255 (training set), on all three channels.
 const FASHION_NORM: PixelNorm = PixelNorm::MeanStd {
@@ -51,6 +51,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     let train = read_fashion_mnist(&args.data_dir, OfficialSplit::Train)
         .with_context(|| format!("reading Fashion-MNIST from {}", args.data_dir.display()))?;

@@ -44,8 +44,8 @@ use lthnet::model::{LthNetHeadConfig, PixelNorm, Source};
 use lthnet::paper::{PaperDataset, paper_map};
 use lthnet::report::{evaluate_codes, print_table};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "common/allocator.rs"]
+mod allocator;
 
 /// LTHNet and its baselines on ImageNet100-LT with frozen MobileNetV2 features.
 #[derive(Parser, Debug)]
@@ -100,6 +100,7 @@ fn find_list(dir: &Path, name: &str) -> Option<PathBuf> {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     let db_path = find_list(&args.lists, "database.txt")
         .or_else(|| find_list(&args.lists, "train.txt"))

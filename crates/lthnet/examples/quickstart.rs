@@ -34,8 +34,8 @@ use lthnet::model::train::{RunOptions, TrainConfig};
 use lthnet::model::{LthNetHeadConfig, Source};
 use lthnet::report::{Report, evaluate_codes, print_table, write_pr_curve};
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "common/allocator.rs"]
+mod allocator;
 
 const DIGITS: &[u8] = include_bytes!("data/digits.csv.gz");
 
@@ -63,6 +63,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     let digits = read_digits_csv_gz(DIGITS)?;
     let features: Vec<f32> = digits.pixels.iter().map(|&p| p as f32 / 16.0).collect();
