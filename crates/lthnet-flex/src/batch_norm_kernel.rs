@@ -16,6 +16,8 @@
 
 use rayon::prelude::*;
 
+use crate::simd::with_avx2;
+
 /// The shape of one BatchNorm input: `[batch, channels, pixels]` (`pixels = H · W`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NormShape {
@@ -102,6 +104,75 @@ fn lane_sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, 
     (total(first) + tail_first, total(second) + tail_second)
 }
 
+with_avx2! {
+    /// `Σ v` over one plane.
+    fn plane_sum(plane: &[f32]) -> f64 {
+        lane_sum(plane, |v| v)
+    }
+}
+
+with_avx2! {
+    /// `Σ (v − mean)²` over one plane.
+    fn plane_squared_deviation(plane: &[f32], mean: f32) -> f64 {
+        lane_sum(plane, |v| (v - mean) * (v - mean))
+    }
+}
+
+with_avx2! {
+    /// `y = x · scale + shift`, rectified when `relu`, over one plane.
+    fn normalise_plane(y: &mut [f32], x: &[f32], scale: f32, shift: f32, relu: bool) {
+        for (y, &x) in y.iter_mut().zip(x) {
+            let v = affine(x, scale, shift);
+            *y = if relu { v.max(0.0) } else { v };
+        }
+    }
+}
+
+/// The output gradient where the ReLU passed it (`y > 0`), else 0.
+#[inline(always)]
+fn masked(x: f32, g: f32, scale: f32, shift: f32, relu: bool) -> f32 {
+    if relu && affine(x, scale, shift) <= 0.0 {
+        0.0
+    } else {
+        g
+    }
+}
+
+/// One channel's coefficients in the backward step.
+#[derive(Clone, Copy, Debug)]
+struct ChannelGrad {
+    mean: f32,
+    rstd: f32,
+    scale: f32,
+    shift: f32,
+    /// `γ · rstd`.
+    k: f32,
+    /// `Σg / M`.
+    mean_g: f32,
+    /// `Σg·x̂ / M`.
+    mean_gx: f32,
+}
+
+with_avx2! {
+    /// `(Σ g, Σ g·x̂)` over one plane, `g` the masked output gradient.
+    fn plane_grad_sums(x: &[f32], dy: &[f32], c: ChannelGrad, relu: bool) -> (f64, f64) {
+        lane_sum2(x, dy, |x, g| {
+            let g = masked(x, g, c.scale, c.shift, relu);
+            (g, g * (x - c.mean) * c.rstd)
+        })
+    }
+}
+
+with_avx2! {
+    /// `dx = γ·rstd · (g − Σg/M − x̂·Σg·x̂/M)` over one plane.
+    fn plane_input_grad(dx: &mut [f32], x: &[f32], dy: &[f32], c: ChannelGrad, relu: bool) {
+        for ((dx, &x), &g) in dx.iter_mut().zip(x).zip(dy) {
+            let g = masked(x, g, c.scale, c.shift, relu);
+            *dx = c.k * (g - c.mean_g - (x - c.mean) * c.rstd * c.mean_gx);
+        }
+    }
+}
+
 /// The batch statistics of `x`.
 pub fn statistics(shape: NormShape, x: &[f32], epsilon: f64) -> BatchStats {
     assert_eq!(x.len(), shape.len(), "input size");
@@ -109,11 +180,11 @@ pub fn statistics(shape: NormShape, x: &[f32], epsilon: f64) -> BatchStats {
     let per_channel: Vec<(f32, f32, f32)> = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            let sum: f64 = shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum();
+            let sum: f64 = shape.planes(x, c).map(plane_sum).sum();
             let mean = (sum / count) as f32;
             let squares: f64 = shape
                 .planes(x, c)
-                .map(|p| lane_sum(p, |v| (v - mean) * (v - mean)))
+                .map(|p| plane_squared_deviation(p, mean))
                 .sum();
             let var = squares / count;
             (mean, var as f32, (1.0 / (var + epsilon).sqrt()) as f32)
@@ -162,10 +233,7 @@ pub fn forward(
                 .zip(x.chunks_exact(shape.pixels))
                 .zip(&coefficients)
             {
-                for (y, &x) in y.iter_mut().zip(x) {
-                    let v = affine(x, scale, shift);
-                    *y = if relu { v.max(0.0) } else { v };
-                }
+                normalise_plane(y, x, scale, shift, relu);
             }
         });
     y
@@ -188,24 +256,22 @@ pub fn backward(
     assert_eq!(x.len(), shape.len(), "input size");
     assert_eq!(dy.len(), shape.len(), "output gradient size");
     let coefficients = scale_shift(stats, gamma, beta);
-    let masked = |x: f32, g: f32, (scale, shift): (f32, f32)| {
-        if relu && affine(x, scale, shift) <= 0.0 {
-            0.0
-        } else {
-            g
-        }
+    let channel = |c: usize| ChannelGrad {
+        mean: stats.mean[c],
+        rstd: stats.rstd[c],
+        scale: coefficients[c].0,
+        shift: coefficients[c].1,
+        k: gamma[c] * stats.rstd[c],
+        mean_g: 0.0,
+        mean_gx: 0.0,
     };
     // Pass 1, per channel: Σg = dβ and Σg·x̂ = dγ.
     let sums: Vec<(f32, f32)> = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            let (mean, rstd) = (stats.mean[c], stats.rstd[c]);
             let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
             for (x, dy) in shape.planes(x, c).zip(shape.planes(dy, c)) {
-                let (g, gx) = lane_sum2(x, dy, |x, g| {
-                    let g = masked(x, g, coefficients[c]);
-                    (g, g * (x - mean) * rstd)
-                });
+                let (g, gx) = plane_grad_sums(x, dy, channel(c), relu);
                 sum_g += g;
                 sum_gx += gx;
             }
@@ -216,24 +282,25 @@ pub fn backward(
     let d_gamma: Vec<f32> = sums.iter().map(|s| s.1).collect();
     // Pass 2, per image: dx.
     let count = shape.count() as f32;
+    let channels: Vec<ChannelGrad> = (0..shape.channels)
+        .map(|c| ChannelGrad {
+            mean_g: d_beta[c] / count,
+            mean_gx: d_gamma[c] / count,
+            ..channel(c)
+        })
+        .collect();
     let image = shape.channels * shape.pixels;
     let mut dx = vec![0.0f32; x.len()];
     dx.par_chunks_mut(image)
         .zip(x.par_chunks(image).zip(dy.par_chunks(image)))
         .for_each(|(dx, (x, dy))| {
-            for (c, ((dx, x), dy)) in dx
+            for (((dx, x), dy), &c) in dx
                 .chunks_exact_mut(shape.pixels)
                 .zip(x.chunks_exact(shape.pixels))
                 .zip(dy.chunks_exact(shape.pixels))
-                .enumerate()
+                .zip(&channels)
             {
-                let (mean, rstd) = (stats.mean[c], stats.rstd[c]);
-                let k = gamma[c] * rstd;
-                let (mean_g, mean_gx) = (d_beta[c] / count, d_gamma[c] / count);
-                for ((dx, &x), &g) in dx.iter_mut().zip(x).zip(dy) {
-                    let g = masked(x, g, coefficients[c]);
-                    *dx = k * (g - mean_g - (x - mean) * rstd * mean_gx);
-                }
+                plane_input_grad(dx, x, dy, c, relu);
             }
         });
     (dx, d_gamma, d_beta)

@@ -20,6 +20,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::geometry::ConvGeometry;
+use crate::simd::with_avx2;
 
 /// Minimum GEMM width (output pixels of the images in one group).
 pub const TARGET_COLUMNS: usize = 256;
@@ -123,43 +124,45 @@ fn matmul(
     }
 }
 
-/// Fill `col: [patch_len, count · out_pixels]` from `count` consecutive NCHW images.
-fn im2col(g: &ConvGeometry, images: &[f32], count: usize, col: &mut [f32]) {
-    let pixels = g.out_pixels();
-    let width = count * pixels;
-    for c in 0..g.channels_in {
-        for i in 0..g.kernel_h {
-            for j in 0..g.kernel_w {
-                let k = (c * g.kernel_h + i) * g.kernel_w + j;
-                let row = &mut col[k * width..(k + 1) * width];
-                let (lo, hi) = ConvGeometry::valid_range(
-                    g.out_w,
-                    g.in_w,
-                    j * g.dilation_w,
-                    g.stride_w,
-                    g.pad_left,
-                );
-                for (n, dst) in row.chunks_exact_mut(pixels).enumerate() {
-                    let plane = &images[(n * g.channels_in + c) * g.in_pixels()..][..g.in_pixels()];
-                    if g.stride_h == 1 && g.stride_w == 1 && g.out_w == g.in_w {
-                        shifted_plane(g, plane, dst, i * g.dilation_h, (lo, hi), j * g.dilation_w);
-                        continue;
-                    }
-                    for (oh, out_row) in dst.chunks_exact_mut(g.out_w).enumerate() {
-                        let ih = (oh * g.stride_h + i * g.dilation_h) as isize - g.pad_top as isize;
-                        if ih < 0 || ih as usize >= g.in_h || lo == hi {
-                            out_row.fill(0.0);
+with_avx2! {
+    /// Fill `col: [patch_len, count · out_pixels]` from `count` consecutive NCHW images.
+    fn im2col(g: &ConvGeometry, images: &[f32], count: usize, col: &mut [f32]) {
+        let pixels = g.out_pixels();
+        let width = count * pixels;
+        for c in 0..g.channels_in {
+            for i in 0..g.kernel_h {
+                for j in 0..g.kernel_w {
+                    let k = (c * g.kernel_h + i) * g.kernel_w + j;
+                    let row = &mut col[k * width..(k + 1) * width];
+                    let (lo, hi) = ConvGeometry::valid_range(
+                        g.out_w,
+                        g.in_w,
+                        j * g.dilation_w,
+                        g.stride_w,
+                        g.pad_left,
+                    );
+                    for (n, dst) in row.chunks_exact_mut(pixels).enumerate() {
+                        let plane = &images[(n * g.channels_in + c) * g.in_pixels()..][..g.in_pixels()];
+                        if g.stride_h == 1 && g.stride_w == 1 && g.out_w == g.in_w {
+                            shifted_plane(g, plane, dst, i * g.dilation_h, (lo, hi), j * g.dilation_w);
                             continue;
                         }
-                        let src = &plane[ih as usize * g.in_w..][..g.in_w];
-                        out_row[..lo].fill(0.0);
-                        out_row[hi..].fill(0.0);
-                        let first = lo * g.stride_w + j * g.dilation_w - g.pad_left;
-                        if g.stride_w == 1 {
-                            out_row[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
-                        } else {
-                            for (o, v) in out_row[lo..hi].iter_mut().enumerate() {
-                                *v = src[first + o * g.stride_w];
+                        for (oh, out_row) in dst.chunks_exact_mut(g.out_w).enumerate() {
+                            let ih = (oh * g.stride_h + i * g.dilation_h) as isize - g.pad_top as isize;
+                            if ih < 0 || ih as usize >= g.in_h || lo == hi {
+                                out_row.fill(0.0);
+                                continue;
+                            }
+                            let src = &plane[ih as usize * g.in_w..][..g.in_w];
+                            out_row[..lo].fill(0.0);
+                            out_row[hi..].fill(0.0);
+                            let first = lo * g.stride_w + j * g.dilation_w - g.pad_left;
+                            if g.stride_w == 1 {
+                                out_row[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
+                            } else {
+                                for (o, v) in out_row[lo..hi].iter_mut().enumerate() {
+                                    *v = src[first + o * g.stride_w];
+                                }
                             }
                         }
                     }
@@ -173,6 +176,7 @@ fn im2col(g: &ConvGeometry, images: &[f32], count: usize, col: &mut [f32]) {
 /// the rows): output pixel `d` reads input pixel `d + delta` for a fixed `delta`, so the valid
 /// rows are one contiguous copy, after which the columns that fell into the padding are zeroed.
 /// (Row by row, CifarNet's 4 × 4 stage would copy 4 floats at a time.)
+#[inline(always)]
 fn shifted_plane(
     g: &ConvGeometry,
     plane: &[f32],
@@ -209,45 +213,47 @@ fn shifted_plane(
     }
 }
 
-/// Add `col: [patch_len, count · out_pixels]` back into `count` NCHW image gradients: the
-/// adjoint of [`im2col`].
-fn col2im(g: &ConvGeometry, col: &[f32], count: usize, images: &mut [f32]) {
-    let pixels = g.out_pixels();
-    let width = count * pixels;
-    for c in 0..g.channels_in {
-        for i in 0..g.kernel_h {
-            for j in 0..g.kernel_w {
-                let k = (c * g.kernel_h + i) * g.kernel_w + j;
-                let row = &col[k * width..(k + 1) * width];
-                let (lo, hi) = ConvGeometry::valid_range(
-                    g.out_w,
-                    g.in_w,
-                    j * g.dilation_w,
-                    g.stride_w,
-                    g.pad_left,
-                );
-                if lo == hi {
-                    continue;
-                }
-                for (n, src) in row.chunks_exact(pixels).enumerate() {
-                    let plane =
-                        &mut images[(n * g.channels_in + c) * g.in_pixels()..][..g.in_pixels()];
-                    for (oh, in_row) in src.chunks_exact(g.out_w).enumerate() {
-                        let ih = (oh * g.stride_h + i * g.dilation_h) as isize - g.pad_top as isize;
-                        if ih < 0 || ih as usize >= g.in_h {
-                            continue;
-                        }
-                        let dst = &mut plane[ih as usize * g.in_w..][..g.in_w];
-                        let first = lo * g.stride_w + j * g.dilation_w - g.pad_left;
-                        if g.stride_w == 1 {
-                            for (d, s) in
-                                dst[first..first + hi - lo].iter_mut().zip(&in_row[lo..hi])
-                            {
-                                *d += s;
+with_avx2! {
+    /// Add `col: [patch_len, count · out_pixels]` back into `count` NCHW image gradients: the
+    /// adjoint of [`im2col`].
+    fn col2im(g: &ConvGeometry, col: &[f32], count: usize, images: &mut [f32]) {
+        let pixels = g.out_pixels();
+        let width = count * pixels;
+        for c in 0..g.channels_in {
+            for i in 0..g.kernel_h {
+                for j in 0..g.kernel_w {
+                    let k = (c * g.kernel_h + i) * g.kernel_w + j;
+                    let row = &col[k * width..(k + 1) * width];
+                    let (lo, hi) = ConvGeometry::valid_range(
+                        g.out_w,
+                        g.in_w,
+                        j * g.dilation_w,
+                        g.stride_w,
+                        g.pad_left,
+                    );
+                    if lo == hi {
+                        continue;
+                    }
+                    for (n, src) in row.chunks_exact(pixels).enumerate() {
+                        let plane =
+                            &mut images[(n * g.channels_in + c) * g.in_pixels()..][..g.in_pixels()];
+                        for (oh, in_row) in src.chunks_exact(g.out_w).enumerate() {
+                            let ih = (oh * g.stride_h + i * g.dilation_h) as isize - g.pad_top as isize;
+                            if ih < 0 || ih as usize >= g.in_h {
+                                continue;
                             }
-                        } else {
-                            for (o, s) in in_row[lo..hi].iter().enumerate() {
-                                dst[first + o * g.stride_w] += s;
+                            let dst = &mut plane[ih as usize * g.in_w..][..g.in_w];
+                            let first = lo * g.stride_w + j * g.dilation_w - g.pad_left;
+                            if g.stride_w == 1 {
+                                for (d, s) in
+                                    dst[first..first + hi - lo].iter_mut().zip(&in_row[lo..hi])
+                                {
+                                    *d += s;
+                                }
+                            } else {
+                                for (o, s) in in_row[lo..hi].iter().enumerate() {
+                                    dst[first + o * g.stride_w] += s;
+                                }
                             }
                         }
                     }

@@ -44,6 +44,7 @@ pub mod conv2d_kernel;
 mod batch_norm_autodiff;
 mod conv2d_autodiff;
 mod geometry;
+mod simd;
 
 pub use geometry::ConvGeometry;
 

@@ -4,6 +4,7 @@
 //! `w_backward`: a convolution of the batch-swapped input with the batch-swapped output
 //! gradient as its kernel). The `*_lthnet` arms run the same layers through
 //! `lthnet::flex::conv2d` (im2col + GEMM forward and gradients), which the backbones use.
+//! `batch_norm_relu_*` time the BatchNorm + ReLU after each layer, fused and through burn-nn.
 //! Shows where the from-scratch training step's time goes (`docs/benchmarks.md`).
 //!
 //!     cargo bench -p lthnet --bench conv_layers
@@ -88,6 +89,36 @@ fn forward_backward_lthnet(bencher: divan::Bencher, layer: usize) {
             w.grad(&grads).unwrap().into_data(),
             x.grad(&grads).map(|g| g.into_data()),
         )
+    });
+}
+
+/// Training-mode BatchNorm + ReLU on each layer's output, forward + backward (weighted sum):
+/// `lthnet::flex::batch_norm_2d_train`'s fused op.
+#[divan::bench(args = [0, 1, 2, 3], sample_count = 5)]
+fn batch_norm_relu_fused(bencher: divan::Bencher, layer: usize) {
+    let [_, _, y] = tensors::<B>(layer);
+    let channels = LAYERS[layer].1;
+    let device = Default::default();
+    let gamma = Tensor::<B, 1>::ones([channels], &device).require_grad();
+    let beta = Tensor::<B, 1>::zeros([channels], &device).require_grad();
+    let (y, g) = (y.clone().require_grad(), y);
+    bencher.bench_local(|| {
+        let out = lthnet::flex::batch_norm_2d_train(&y, &gamma, &beta, 1e-5, true).unwrap();
+        let grads = (out.output * g.clone()).sum().backward();
+        y.grad(&grads).unwrap().into_data()
+    });
+}
+
+/// The same through burn-nn's `BatchNorm` module and Burn's `relu`.
+#[divan::bench(args = [0, 1, 2, 3], sample_count = 5)]
+fn batch_norm_relu_burn_nn(bencher: divan::Bencher, layer: usize) {
+    let [_, _, y] = tensors::<B>(layer);
+    let bn = burn::nn::BatchNormConfig::new(LAYERS[layer].1).init::<B>(&Default::default());
+    let (y, g) = (y.clone().require_grad(), y);
+    bencher.bench_local(|| {
+        let out = burn::tensor::activation::relu(bn.forward(y.clone()));
+        let grads = (out * g.clone()).sum().backward();
+        y.grad(&grads).unwrap().into_data()
     });
 }
 
