@@ -82,7 +82,9 @@ pub fn conv2d<B: Backend>(
 ) -> Tensor<B, 4> {
     let options = options.into();
     let geometry = ConvGeometry::new(x.dims(), weight.dims(), &options)
-        .filter(|_| x.dtype() == DType::F32 && weight.dtype() == DType::F32);
+        .filter(|_| x.dtype() == DType::F32 && weight.dtype() == DType::F32)
+        // Forward only, flex's own 1×1 path is faster (MobileNetV2: 28.8 against 9.8 images/s).
+        .filter(|g| !(is_flex::<B>() && g.is_pointwise()));
     let (Some(geometry), true) = (geometry, is_flex::<B>() || is_autodiff_flex::<B>()) else {
         return burn::tensor::module::conv2d(x, weight, bias, options);
     };
