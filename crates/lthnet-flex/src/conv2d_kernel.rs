@@ -341,31 +341,26 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
                 let count = x.len() / in_len;
                 let width = count * pixels;
                 let col = Matrix::rows(patches(g, x, count, &mut col), width);
-                if count == 1 {
-                    matmul(
-                        g.channels_out,
-                        width,
-                        g.patch_len(),
-                        out,
-                        width,
-                        false,
-                        w,
-                        col,
-                        plan.parallelism,
-                    );
+                // One image is written in place; a group goes through `rows`.
+                let direct = count == 1;
+                let dst: &mut [f32] = if direct {
+                    out
                 } else {
                     rows.resize(out.len(), 0.0);
-                    matmul(
-                        g.channels_out,
-                        width,
-                        g.patch_len(),
-                        &mut rows,
-                        width,
-                        false,
-                        w,
-                        col,
-                        plan.parallelism,
-                    );
+                    &mut rows
+                };
+                matmul(
+                    g.channels_out,
+                    width,
+                    g.patch_len(),
+                    dst,
+                    width,
+                    false,
+                    w,
+                    col,
+                    plan.parallelism,
+                );
+                if !direct {
                     scatter_rows(g, &rows, out, count);
                 }
             }
@@ -400,33 +395,28 @@ pub fn backward_input(g: &ConvGeometry, weight: &[f32], dy: &[f32]) -> Vec<f32> 
                 let count = dy.len() / out_len;
                 let width = count * pixels;
                 let dy = output_rows(g, dy, count, &mut rows);
-                if count == 1 && g.is_pointwise() {
-                    matmul(
-                        g.patch_len(),
-                        width,
-                        g.channels_out,
-                        dx,
-                        width,
-                        false,
-                        w_t,
-                        dy,
-                        plan.parallelism,
-                    );
-                    continue;
-                }
-                dcol.resize(g.patch_len() * width, 0.0);
+                // One pointwise image's patch gradient is its input gradient: written in place.
+                let direct = count == 1 && g.is_pointwise();
+                let dst: &mut [f32] = if direct {
+                    dx
+                } else {
+                    dcol.resize(g.patch_len() * width, 0.0);
+                    &mut dcol
+                };
                 matmul(
                     g.patch_len(),
                     width,
                     g.channels_out,
-                    &mut dcol,
+                    dst,
                     width,
                     false,
                     w_t,
                     dy,
                     plan.parallelism,
                 );
-                col2im(g, &dcol, count, dx);
+                if !direct {
+                    col2im(g, &dcol, count, dx);
+                }
             }
         });
     dx
