@@ -15,6 +15,10 @@
 //! output pixels per image (4 × 4 in CifarNet's last stage), and one GEMM per image would be
 //! badly shaped. Every sum runs in a fixed order for a given thread count, so results are
 //! deterministic on one machine.
+//!
+//! The weight gradient rebuilds the im2col matrix from the saved input instead of keeping the
+//! forward's: that matrix is `kernel_h · kernel_w` times the input's size (9× for 3 × 3), and
+//! rebuilding it is a copy per group, next to a GEMM per group.
 
 use gemm::Parallelism;
 use rayon::prelude::*;

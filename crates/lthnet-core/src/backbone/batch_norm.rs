@@ -176,32 +176,29 @@ mod tests {
         bn
     }
 
-    #[test]
-    fn training_matches_burn_nn_forward_backward_and_running_stats() {
-        let device = Default::default();
-        let values = values::<B>(5, &device);
-        let bn = batch_norm(&values);
-        let ours_bn = batch_norm(&values);
-        let x = Tensor::<B, 4>::random([3, 5, 4, 6], Distribution::Normal(2.0, 3.0), &device)
-            .require_grad();
+    /// `ours` against `theirs` in training, each on its own copy of the BatchNorm holding
+    /// `trained`: output, the gradients of `x`, γ and β for a weighted sum, and the running
+    /// statistics afterwards. Returns our BatchNorm for further checks.
+    fn assert_training_matches(
+        trained: &[Tensor<B, 1>; 4],
+        x: Tensor<B, 4>,
+        ours: impl Fn(&BatchNorm<B>, Tensor<B, 4>) -> Tensor<B, 4>,
+        theirs: impl Fn(&BatchNorm<B>, Tensor<B, 4>) -> Tensor<B, 4>,
+    ) -> BatchNorm<B> {
+        let (bn, ours_bn) = (batch_norm(trained), batch_norm(trained));
+        let x = x.require_grad();
         // A weighted sum, so the gradient is not the (zero) gradient of a plain sum.
-        let weights = Tensor::<B, 4>::random([3, 5, 4, 6], Distribution::Default, &device);
+        let weights = Tensor::<B, 4>::random(x.dims(), Distribution::Default, &x.device());
+        let y_ours = ours(&ours_bn, x.clone());
+        let y_theirs = theirs(&bn, x.clone());
+        assert_close(y_ours.clone(), y_theirs.clone());
 
-        let ours = batch_norm_2d(&ours_bn, x.clone());
-        let theirs = bn.forward(x.clone());
-        assert_close(ours.clone(), theirs.clone());
-
-        let grads_ours = (ours * weights.clone()).sum().backward();
-        let grads_theirs = (theirs * weights).sum().backward();
+        let grads_ours = (y_ours * weights.clone()).sum().backward();
+        let grads_theirs = (y_theirs * weights).sum().backward();
         assert_close(x.grad(&grads_ours).unwrap(), x.grad(&grads_theirs).unwrap());
-        assert_close(
-            ours_bn.gamma.grad(&grads_ours).unwrap(),
-            bn.gamma.grad(&grads_theirs).unwrap(),
-        );
-        assert_close(
-            ours_bn.beta.grad(&grads_ours).unwrap(),
-            bn.beta.grad(&grads_theirs).unwrap(),
-        );
+        for (a, b) in [(&ours_bn.gamma, &bn.gamma), (&ours_bn.beta, &bn.beta)] {
+            assert_close(a.grad(&grads_ours).unwrap(), b.grad(&grads_theirs).unwrap());
+        }
         assert_close(
             ours_bn.running_mean.value_sync(),
             bn.running_mean.value_sync(),
@@ -210,6 +207,15 @@ mod tests {
             ours_bn.running_var.value_sync(),
             bn.running_var.value_sync(),
         );
+        ours_bn
+    }
+
+    #[test]
+    fn training_matches_burn_nn_forward_backward_and_running_stats() {
+        let device = Default::default();
+        let values = values::<B>(5, &device);
+        let x = Tensor::<B, 4>::random([3, 5, 4, 6], Distribution::Normal(2.0, 3.0), &device);
+        let ours_bn = assert_training_matches(&values, x, batch_norm_2d, |bn, x| bn.forward(x));
         // The statistics moved (momentum 0.3 towards the batch's mean ≈ 2, variance ≈ 9).
         let moved = (ours_bn.running_var.value_sync() - values[3].clone())
             .abs()
@@ -222,25 +228,10 @@ mod tests {
     #[test]
     fn batch_norm_relu_is_relu_of_batch_norm() {
         let device = Default::default();
-        let trained = values::<B>(4, &device);
-        let (bn, ours_bn) = (batch_norm(&trained), batch_norm(&trained));
-        let x = Tensor::<B, 4>::random([3, 4, 5, 5], Distribution::Normal(0.5, 2.0), &device)
-            .require_grad();
-        let weights = Tensor::<B, 4>::random([3, 4, 5, 5], Distribution::Default, &device);
-        let ours = batch_norm_relu_2d(&ours_bn, x.clone());
-        let theirs = relu(bn.forward(x.clone()));
-        assert_close(ours.clone(), theirs.clone());
-        let grads_ours = (ours * weights.clone()).sum().backward();
-        let grads_theirs = (theirs * weights).sum().backward();
-        assert_close(x.grad(&grads_ours).unwrap(), x.grad(&grads_theirs).unwrap());
-        assert_close(
-            ours_bn.gamma.grad(&grads_ours).unwrap(),
-            bn.gamma.grad(&grads_theirs).unwrap(),
-        );
-        assert_close(
-            ours_bn.running_var.value_sync(),
-            bn.running_var.value_sync(),
-        );
+        let x = Tensor::<B, 4>::random([3, 4, 5, 5], Distribution::Normal(0.5, 2.0), &device);
+        assert_training_matches(&values::<B>(4, &device), x, batch_norm_relu_2d, |bn, x| {
+            relu(bn.forward(x))
+        });
         let inference = batch_norm(&values::<Flex>(4, &device));
         let x = Tensor::<Flex, 4>::random([2, 4, 3, 3], Distribution::Default, &device);
         assert_close(
