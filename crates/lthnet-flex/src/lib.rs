@@ -15,6 +15,9 @@
 //! takes Burn's path until it is added here.
 //!
 //!
+//! [`max_pool2d`] (and [`max_pool2d_layer`]) replaces flex's max pool, whose forward checks
+//! bounds per window element and whose backward runs on one thread ([`max_pool2d_kernel`]).
+//!
 //! [`batch_norm_2d_train`] is training-mode BatchNorm (optionally fused with the ReLU after
 //! it) as one `Autodiff<Flex>` operation: two passes over the activation forward and two
 //! backward, where the same function as tensor operations makes about twenty.
@@ -40,10 +43,12 @@
 
 pub mod batch_norm_kernel;
 pub mod conv2d_kernel;
+pub mod max_pool2d_kernel;
 
 mod batch_norm_autodiff;
 mod conv2d_autodiff;
 mod geometry;
+mod max_pool2d_autodiff;
 mod simd;
 
 pub use geometry::ConvGeometry;
@@ -53,12 +58,14 @@ use std::any::{Any, TypeId};
 use burn::backend::Autodiff;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
 use burn::prelude::*;
 use burn::tensor::ops::PaddedConvOptions;
 use burn::tensor::{DType, Shape, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor, Layout};
 
 use batch_norm_kernel::NormShape;
+use max_pool2d_kernel::PoolGeometry;
 
 use conv2d_autodiff::AutodiffFlexTensor;
 
@@ -145,6 +152,82 @@ fn same_padding(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
     let out = size.div_ceil(stride);
     let total = ((out.max(1) - 1) * stride + kernel).saturating_sub(size);
     (total / 2, total - total / 2)
+}
+
+/// A 2D max pool: [`burn::tensor::module::max_pool2d`], with [`max_pool2d_kernel`] on `Flex`
+/// and `Autodiff<Flex>` for `f32` tensors without `ceil_mode` (everything else goes to Burn).
+///
+/// Ties go to the window's first maximum, as in Burn and PyTorch; a NaN in a window is its
+/// maximum, as in PyTorch (flex can skip it).
+///
+/// # Shapes
+/// - `x`: `[batch, channels, height, width]` → `[batch, channels, out_h, out_w]`, with
+///   `out = ⌊(in + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1`
+pub fn max_pool2d<B: Backend>(
+    x: Tensor<B, 4>,
+    kernel_size: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+    ceil_mode: bool,
+) -> Tensor<B, 4> {
+    let [batch, channels, h, w] = x.dims();
+    let geometry = PoolGeometry::new(
+        [batch, channels, h, w],
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+    )
+    .filter(|_| !ceil_mode && x.dtype() == DType::F32);
+    let (Some(geometry), true) = (geometry, is_flex::<B>() || is_autodiff_flex::<B>()) else {
+        return burn::tensor::module::max_pool2d(
+            x,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+        );
+    };
+    let x = x.into_primitive().tensor();
+    let y: B::FloatTensorPrimitive = if is_flex::<B>() {
+        cast(max_pool2d_autodiff::forward(
+            &cast(x),
+            [batch, channels],
+            &geometry,
+        ))
+    } else {
+        cast(max_pool2d_autodiff::forward_autodiff(
+            cast(x),
+            [batch, channels],
+            geometry,
+        ))
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(y))
+}
+
+/// `layer.forward(x)` through [`max_pool2d`] (valid or symmetric explicit padding; any other
+/// padding goes to `layer.forward`).
+///
+/// # Shapes
+/// - `x`: `[batch, channels, height, width]` → `[batch, channels, out_h, out_w]`
+pub fn max_pool2d_layer<B: Backend>(layer: &MaxPool2d, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let padding = match layer.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            [top, left]
+        }
+        _ => return layer.forward(x),
+    };
+    max_pool2d(
+        x,
+        layer.kernel_size,
+        layer.stride,
+        padding,
+        layer.dilation,
+        layer.ceil_mode,
+    )
 }
 
 /// What [`batch_norm_2d_train`] returns.

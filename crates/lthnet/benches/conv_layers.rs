@@ -4,7 +4,8 @@
 //! `w_backward`: a convolution of the batch-swapped input with the batch-swapped output
 //! gradient as its kernel). The `*_lthnet` arms run the same layers through
 //! `lthnet::flex::conv2d` (im2col + GEMM forward and gradients), which the backbones use.
-//! `batch_norm_relu_*` time the BatchNorm + ReLU after each layer, fused and through burn-nn.
+//! `batch_norm_relu_*` time the BatchNorm + ReLU after each layer, fused and through burn-nn;
+//! `max_pool_*` the 2×2 max pool after the first three, lthnet-flex's and flex's.
 //! Shows where the from-scratch training step's time goes (`docs/benchmarks.md`).
 //!
 //!     cargo bench -p lthnet --bench conv_layers
@@ -117,6 +118,37 @@ fn batch_norm_relu_burn_nn(bencher: divan::Bencher, layer: usize) {
     let (y, g) = (y.clone().require_grad(), y);
     bencher.bench_local(|| {
         let out = burn::tensor::activation::relu(bn.forward(y.clone()));
+        let grads = (out * g.clone()).sum().backward();
+        y.grad(&grads).unwrap().into_data()
+    });
+}
+
+/// The 2×2 max pool after each of the first three layers, forward + backward (weighted sum),
+/// through `lthnet::flex::max_pool2d` or through Burn's (flex's) own.
+#[divan::bench(args = [0, 1, 2], sample_count = 5)]
+fn max_pool_lthnet(bencher: divan::Bencher, layer: usize) {
+    max_pool_step(bencher, layer, lthnet::flex::max_pool2d);
+}
+
+#[divan::bench(args = [0, 1, 2], sample_count = 5)]
+fn max_pool_burn(bencher: divan::Bencher, layer: usize) {
+    max_pool_step(bencher, layer, burn::tensor::module::max_pool2d);
+}
+
+type MaxPool =
+    fn(Tensor<B, 4>, [usize; 2], [usize; 2], [usize; 2], [usize; 2], bool) -> Tensor<B, 4>;
+
+fn max_pool_step(bencher: divan::Bencher, layer: usize, pool: MaxPool) {
+    let [_, _, y] = tensors::<B>(layer);
+    let [batch, channels, h, w] = y.dims();
+    let g = Tensor::<B, 4>::random(
+        [batch, channels, h / 2, w / 2],
+        Distribution::Default,
+        &Default::default(),
+    );
+    let y = y.require_grad();
+    bencher.bench_local(|| {
+        let out = pool(y.clone(), [2, 2], [2, 2], [0, 0], [1, 1], false);
         let grads = (out * g.clone()).sum().backward();
         y.grad(&grads).unwrap().into_data()
     });

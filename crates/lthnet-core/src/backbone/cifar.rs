@@ -13,6 +13,7 @@ use burn::prelude::*;
 
 use super::batch_norm::batch_norm_relu_2d;
 use super::conv::conv2d;
+use super::pool::max_pool2d;
 use super::resnet::global_avg_pool;
 use crate::model::FeatureExtractor;
 
@@ -154,7 +155,7 @@ impl<B: Backend> CifarNet<B> {
                 h = layer.forward(h);
             }
             if s < last {
-                h = self.pool.forward(h);
+                h = max_pool2d(&self.pool, h);
             }
         }
         global_avg_pool(h)

@@ -25,6 +25,7 @@ pub mod batch_norm;
 pub mod cifar;
 pub mod conv;
 pub mod mobilenet_v2;
+pub mod pool;
 pub mod resnet;
 mod weights;
 

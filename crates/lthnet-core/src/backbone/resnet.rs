@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::batch_norm::{batch_norm_2d, batch_norm_relu_2d};
 use super::conv::conv2d;
+use super::pool::max_pool2d;
 use super::weights::load_pytorch_layout;
 use crate::CoreError;
 use crate::model::FeatureExtractor;
@@ -306,7 +307,7 @@ impl<B: Backend> ResNet<B> {
     /// - `x`: `[batch, 3, H, W]` → `[batch, d_feature, ⌈H/32⌉, ⌈W/32⌉]` (for H, W multiples of 32)
     pub fn forward_map(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let h = batch_norm_relu_2d(&self.bn1, conv2d(&self.conv1, x));
-        let mut h = self.maxpool.forward(h);
+        let mut h = max_pool2d(&self.maxpool, h);
         for block in self
             .layer1
             .iter()
