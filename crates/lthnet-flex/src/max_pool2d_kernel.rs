@@ -228,11 +228,17 @@ pub fn forward(g: &PoolGeometry, x: &[f32], want_indices: bool) -> (Vec<f32>, Ve
     let mut y = vec![0.0f32; g.planes * out_plane];
     let mut indices = vec![0u32; if want_indices { y.len() } else { 0 }];
     let chunk = planes_per_task(in_plane);
-    // The clipped windows, the same for every plane.
-    let rows: Vec<Vec<usize>> = (0..g.out_h).map(|o| g.taps(0, o).collect()).collect();
-    let cols: Vec<Vec<usize>> = (0..g.out_w).map(|o| g.taps(1, o).collect()).collect();
+    // The clipped windows, the same for every plane (the 2×2 tiling needs none).
+    let tiling = g.is_2x2_tiling();
+    let windows = |axis: usize, count: usize| -> Vec<Vec<usize>> {
+        if tiling {
+            return Vec::new();
+        }
+        (0..count).map(|o| g.taps(axis, o).collect()).collect()
+    };
+    let (rows, cols) = (windows(0, g.out_h), windows(1, g.out_w));
     let pool_plane = |x: &[f32], y: &mut [f32], idx: Option<&mut [u32]>| {
-        if g.is_2x2_tiling() {
+        if tiling {
             pool_plane_2x2(g, x, y, idx);
             return;
         }
