@@ -35,6 +35,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     allocator::keep_freed_pages();
+    lthnet::backend::init_cpu_thread_pool(None)?;
     let cli = Cli::parse();
     match cli.command {
         Command::Split(args) => split::run(args),

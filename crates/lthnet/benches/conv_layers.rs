@@ -27,6 +27,7 @@ const LAYERS: [(usize, usize, usize); 4] =
 
 fn main() {
     allocator::keep_freed_pages();
+    lthnet::backend::init_cpu_thread_pool(None).expect("the first thing main does");
     divan::main();
 }
 

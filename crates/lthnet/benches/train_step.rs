@@ -35,6 +35,12 @@ const BITS: usize = 64;
 
 fn main() {
     allocator::keep_freed_pages();
+    // The main thread as the pool's worker 0, as in the examples and the CLI; set
+    // `TRAIN_STEP_RAYON_DEFAULT=1` for rayon's default pool beside it (the A/B in
+    // docs/benchmarks.md).
+    if std::env::var_os("TRAIN_STEP_RAYON_DEFAULT").is_none() {
+        lthnet::backend::init_cpu_thread_pool(None).expect("the first thing main does");
+    }
     divan::main();
 }
 

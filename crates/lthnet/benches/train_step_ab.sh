@@ -8,6 +8,9 @@
 #     crates/lthnet/benches/train_step_ab.sh ROUNDS "CARGO FLAGS A" "CARGO FLAGS B"
 #     # e.g. AVX2-only GEMM against the default (AVX-512 kernels picked at run time):
 #     crates/lthnet/benches/train_step_ab.sh 5 "--no-default-features --features flex" ""
+#     # $A_ENV / $B_ENV: environment assignments for one side's runs, e.g. rayon's default pool
+#     # beside the main thread against the main thread as worker 0:
+#     A_ENV=TRAIN_STEP_RAYON_DEFAULT=1 crates/lthnet/benches/train_step_ab.sh 5 "" ""
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 rounds="${1:?rounds}"
@@ -24,12 +27,15 @@ for side in a b; do
     cp "$bin" "$tmp/$side"
 done
 log="$tmp/rounds.log"
-echo "A: cargo bench $flags_a | B: cargo bench $flags_b" | tee "$log"
+echo "A: ${A_ENV:-} cargo bench $flags_a | B: ${B_ENV:-} cargo bench $flags_b" | tee "$log"
 for r in $(seq "$rounds"); do
     echo "round $r: $(uptime)" | tee -a "$log"
     for side in a b; do
+        side_env=${A_ENV:-}
+        [ "$side" = b ] && side_env=${B_ENV:-}
         for net in head_step cifarnet_step; do
-            "$tmp/$side" --bench "$net" --skip burn_rmsprop 2>&1 |
+            # shellcheck disable=SC2086 # assignments split into words for env
+            env $side_env "$tmp/$side" --bench "$net" --skip burn_rmsprop 2>&1 |
                 awk -v s="$side" -v net="$net" '/─ (8|16|128) /{print s, net, $2, $3, $4, $9, $10}' |
                 tee -a "$log"
         done

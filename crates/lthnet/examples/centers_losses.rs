@@ -70,6 +70,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     allocator::keep_freed_pages();
+    lthnet::backend::init_cpu_thread_pool(None)?;
     let args = Args::parse();
     let device = Default::default();
     let features = args.features.load()?;

@@ -76,6 +76,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     allocator::keep_freed_pages();
+    lthnet::backend::init_cpu_thread_pool(None)?;
     let args = Args::parse();
     // Frozen MobileNetV2 features of all images, cached.
     let device = Default::default();

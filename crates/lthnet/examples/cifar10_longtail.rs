@@ -93,6 +93,7 @@ fn read(args: &Args) -> anyhow::Result<(ImageDataset, ImageDataset)> {
 
 fn main() -> anyhow::Result<()> {
     allocator::keep_freed_pages();
+    lthnet::backend::init_cpu_thread_pool(None)?;
     let args = Args::parse();
     let started = std::time::Instant::now();
     let (train, test) = read(&args)?;

@@ -52,6 +52,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     allocator::keep_freed_pages();
+    lthnet::backend::init_cpu_thread_pool(None)?;
     let args = Args::parse();
     let train = read_fashion_mnist(&args.data_dir, OfficialSplit::Train)
         .with_context(|| format!("reading Fashion-MNIST from {}", args.data_dir.display()))?;

@@ -101,6 +101,7 @@ fn find_list(dir: &Path, name: &str) -> Option<PathBuf> {
 
 fn main() -> anyhow::Result<()> {
     allocator::keep_freed_pages();
+    lthnet::backend::init_cpu_thread_pool(None)?;
     let args = Args::parse();
     let db_path = find_list(&args.lists, "database.txt")
         .or_else(|| find_list(&args.lists, "train.txt"))

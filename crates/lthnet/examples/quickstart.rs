@@ -64,6 +64,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     allocator::keep_freed_pages();
+    lthnet::backend::init_cpu_thread_pool(None)?;
     let args = Args::parse();
     let digits = read_digits_csv_gz(DIGITS)?;
     let features: Vec<f32> = digits.pixels.iter().map(|&p| p as f32 / 16.0).collect();

@@ -151,6 +151,33 @@ pub mod backend {
     /// Burn's `cuda` backend.
     #[cfg(feature = "cuda")]
     pub type Cuda = burn::backend::Cuda;
+
+    /// Build rayon's global thread pool, the one the CPU backends run their parallel loops on
+    /// (`flex`, `ndarray`, gemm and `lthnet-flex`'s kernels), with the calling thread as one of
+    /// its `threads` workers (`None`: `RAYON_NUM_THREADS`, else one per CPU).
+    ///
+    /// Call it once, first thing in `main`, before any tensor op. Without it rayon starts
+    /// `threads` workers *beside* the calling thread; the caller then runs a training step's
+    /// serial parts (autodiff bookkeeping, small ops) while the idle workers spin, so with as
+    /// many workers as cores there is one runnable thread too many and the caller is preempted.
+    /// With the caller as worker 0 (what PyTorch's intra-op pool does) the CifarNet training
+    /// step went from 11,000–17,000 involuntary context switches per bench run to 200–700 on
+    /// two cores (`docs/benchmarks.md`). The examples, benches and the `lthnet` CLI call it.
+    ///
+    /// # Errors
+    /// If the global pool already exists (a parallel op ran before, or a second call).
+    ///
+    /// # Example
+    /// ```
+    /// lthnet::backend::init_cpu_thread_pool(Some(2)).expect("first call");
+    /// assert!(lthnet::backend::init_cpu_thread_pool(Some(2)).is_err());
+    /// ```
+    pub fn init_cpu_thread_pool(threads: Option<usize>) -> Result<(), rayon::ThreadPoolBuildError> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.unwrap_or(0))
+            .use_current_thread()
+            .build_global()
+    }
 }
 
 /// Re-export of Burn, so users need not pin it themselves.
