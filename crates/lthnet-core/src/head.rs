@@ -17,6 +17,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax, tanh};
 
+use crate::linear::linear;
+
 /// Whether the dynamic meta-embedding is used (the paper's ablation switches it off).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum MetaEmbedding {
@@ -136,7 +138,7 @@ impl<B: Backend> LthNetHead<B> {
     /// # Shapes
     /// - `x`: `[batch, d_input]` → `[batch, d_feature]`
     pub fn v_direct(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        relu(self.direct.forward(x))
+        relu(linear(&self.direct, x))
     }
 
     /// Full forward pass.
@@ -163,16 +165,16 @@ impl<B: Backend> LthNetHead<B> {
                     self.num_slots,
                     self.d_feature
                 );
-                let o = softmax(hallucinator.forward(v_direct.clone()), 1);
+                let o = softmax(linear(hallucinator, v_direct.clone()), 1);
                 let v_memory = o.matmul(memory);
-                let e = tanh(selector.forward(v_direct.clone()));
+                let e = tanh(linear(selector, v_direct.clone()));
                 v_direct.clone() + e * v_memory
             }
             _ => v_direct.clone(),
         };
-        let z = self.hash.forward(v_meta);
+        let z = linear(&self.hash, v_meta);
         let h = tanh(z.clone());
-        let logits = self.classifier.forward(h.clone());
+        let logits = linear(&self.classifier, h.clone());
         LthNetOutput {
             v_direct,
             z,

@@ -12,6 +12,7 @@ pub mod backbone;
 pub mod error;
 pub mod feature_cache;
 pub mod head;
+mod linear;
 pub mod model;
 pub mod source;
 pub mod train;

@@ -18,6 +18,11 @@
 //! [`max_pool2d`] (and [`max_pool2d_layer`]) replaces flex's max pool, whose forward checks
 //! bounds per window element and whose backward runs on one thread ([`max_pool2d_kernel`]).
 //!
+//! [`linear`] (and [`linear_layer`]) is the fully connected layer with its gradients as single
+//! GEMMs into fresh outputs: flex's matmul zeroes and then copies every output, which for the
+//! LTHNet head's 2000 × 2000 weight gradient was about 10% of a training step
+//! ([`linear_kernel`]).
+//!
 //! [`batch_norm_2d_train`] is training-mode BatchNorm (optionally fused with the ReLU after
 //! it) as one `Autodiff<Flex>` operation: two passes over the activation forward and two
 //! backward, where the same function as tensor operations makes about twenty.
@@ -43,11 +48,13 @@
 
 pub mod batch_norm_kernel;
 pub mod conv2d_kernel;
+pub mod linear_kernel;
 pub mod max_pool2d_kernel;
 
 mod batch_norm_autodiff;
 mod conv2d_autodiff;
 mod geometry;
+mod linear_autodiff;
 mod max_pool2d_autodiff;
 mod simd;
 
@@ -56,6 +63,7 @@ pub use geometry::ConvGeometry;
 use std::any::{Any, TypeId};
 
 use burn::backend::Autodiff;
+use burn::nn::Linear;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
@@ -65,6 +73,7 @@ use burn::tensor::{DType, Shape, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor, Layout};
 
 use batch_norm_kernel::NormShape;
+use linear_kernel::LinearShape;
 use max_pool2d_kernel::PoolGeometry;
 
 use conv2d_autodiff::AutodiffFlexTensor;
@@ -152,6 +161,70 @@ fn same_padding(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
     let out = size.div_ceil(stride);
     let total = ((out.max(1) - 1) * stride + kernel).saturating_sub(size);
     (total / 2, total - total / 2)
+}
+
+/// A fully connected layer `x · W + b`: [`burn::tensor::module::linear`] for a batch of rows,
+/// with [`linear_kernel`] on `Flex` and `Autodiff<Flex>` when there is a bias and every tensor
+/// is `f32` (otherwise Burn's own).
+///
+/// # Shapes
+/// - `x`: `[batch, d_input]`, `weight`: `[d_input, d_output]`, `bias`: `[d_output]` →
+///   `[batch, d_output]`
+///
+/// # Panics
+/// Where Burn's `linear` panics (an input width other than `d_input`): those cases are passed
+/// to it.
+pub fn linear<B: Backend>(
+    x: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 2> {
+    let ([batch, d_input], [rows, d_output]) = (x.dims(), weight.dims());
+    let supported = (is_flex::<B>() || is_autodiff_flex::<B>())
+        && d_input == rows
+        && [x.dtype(), weight.dtype()] == [DType::F32; 2]
+        && bias
+            .as_ref()
+            .is_some_and(|b| b.dims() == [d_output] && b.dtype() == DType::F32);
+    let bias = match bias {
+        Some(bias) if supported => bias,
+        bias => return burn::tensor::module::linear(x, weight, bias),
+    };
+    let shape = LinearShape {
+        batch,
+        d_input,
+        d_output,
+    };
+    let primitive = |t: Tensor<B, 2>| t.into_primitive().tensor();
+    let (x, weight, bias) = (
+        primitive(x),
+        primitive(weight),
+        bias.into_primitive().tensor(),
+    );
+    let y: B::FloatTensorPrimitive = if is_flex::<B>() {
+        cast(linear_autodiff::forward(
+            &cast(x),
+            &cast(weight),
+            &cast(bias),
+            shape,
+        ))
+    } else {
+        cast(linear_autodiff::forward_autodiff(
+            cast(x),
+            cast(weight),
+            cast(bias),
+            shape,
+        ))
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(y))
+}
+
+/// `layer.forward(x)` through [`linear`].
+///
+/// # Shapes
+/// - `x`: `[batch, d_input]` → `[batch, d_output]`
+pub fn linear_layer<B: Backend>(layer: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    linear(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
 }
 
 /// A 2D max pool: [`burn::tensor::module::max_pool2d`], with [`max_pool2d_kernel`] on `Flex`

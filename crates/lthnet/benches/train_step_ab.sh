@@ -11,6 +11,9 @@
 #     # $A_ENV / $B_ENV: environment assignments for one side's runs, e.g. rayon's default pool
 #     # beside the main thread against the main thread as worker 0:
 #     A_ENV=TRAIN_STEP_RAYON_DEFAULT=1 crates/lthnet/benches/train_step_ab.sh 5 "" ""
+#     # $BIN_A / $BIN_B: a train_step binary built beforehand (another commit, say) instead of
+#     # building that side:
+#     BIN_A=/tmp/train_step_before crates/lthnet/benches/train_step_ab.sh 5 "" ""
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 rounds="${1:?rounds}"
@@ -19,15 +22,19 @@ flags_b="${3?cargo flags of build B}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lthnet-target}"
 tmp=$(mktemp -d)
 for side in a b; do
-    flags=$flags_a
-    [ "$side" = b ] && flags=$flags_b
+    flags=$flags_a prebuilt=${BIN_A:-}
+    [ "$side" = b ] && flags=$flags_b prebuilt=${BIN_B:-}
+    if [ -n "$prebuilt" ]; then
+        cp "$prebuilt" "$tmp/$side"
+        continue
+    fi
     # shellcheck disable=SC2086 # the flags are meant to split into words
     bin=$(cargo bench -p lthnet --bench train_step $flags --no-run 2>&1 |
         sed -n 's/.*Executable.*(\(.*\))/\1/p' | tail -1)
     cp "$bin" "$tmp/$side"
 done
 log="$tmp/rounds.log"
-echo "A: ${A_ENV:-} cargo bench $flags_a | B: ${B_ENV:-} cargo bench $flags_b" | tee "$log"
+echo "A: ${A_ENV:-} ${BIN_A:-cargo bench $flags_a} | B: ${B_ENV:-} ${BIN_B:-cargo bench $flags_b}" | tee "$log"
 for r in $(seq "$rounds"); do
     echo "round $r: $(uptime)" | tee -a "$log"
     for side in a b; do

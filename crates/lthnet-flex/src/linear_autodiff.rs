@@ -1,0 +1,90 @@
+//! The fully connected layer as an operation of `Autodiff<Flex>` with its own backward step
+//! ([`linear_kernel`](crate::linear_kernel)'s GEMMs into fresh outputs, instead of flex's
+//! matmuls with their zero-and-copy output allocation).
+
+use burn::tensor::Shape;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_flex::{Flex, FlexTensor};
+
+use crate::conv2d_autodiff::AutodiffFlexTensor;
+use crate::flex_tensor;
+use crate::linear_kernel::{self, LinearShape};
+
+/// `x · W + b` on flex tensors with [`linear_kernel::forward`].
+pub(crate) fn forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    s: LinearShape,
+) -> FlexTensor {
+    let (x, weight, bias) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+    );
+    let y = linear_kernel::forward(s, x.storage(), weight.storage(), Some(bias.storage()));
+    flex_tensor(y, Shape::from([s.batch, s.d_output]))
+}
+
+/// The backward step: input, weight and bias gradients from the saved input and weight.
+#[derive(Debug)]
+struct LinearBackward {
+    shape: LinearShape,
+}
+
+impl Backward<Flex, 3> for LinearBackward {
+    /// The forward's input and weight.
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let s = self.shape;
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let (x, weight) = ops.state;
+        if let Some(node) = node_x {
+            let weight = weight.to_contiguous();
+            let dx = linear_kernel::backward_input(s, weight.storage(), dy.storage());
+            grads.register::<Flex>(node.id, flex_tensor(dx, Shape::from([s.batch, s.d_input])));
+        }
+        if let Some(node) = node_weight {
+            let x = x.to_contiguous();
+            let dw = linear_kernel::backward_weight(s, x.storage(), dy.storage());
+            let shape = Shape::from([s.d_input, s.d_output]);
+            grads.register::<Flex>(node.id, flex_tensor(dw, shape));
+        }
+        if let Some(node) = node_bias {
+            let db = linear_kernel::backward_bias(s, dy.storage());
+            grads.register::<Flex>(node.id, flex_tensor(db, Shape::from([s.d_output])));
+        }
+    }
+}
+
+/// `x · W + b` on `Autodiff<Flex>`, recorded with [`LinearBackward`].
+pub(crate) fn forward_autodiff(
+    x: AutodiffFlexTensor,
+    weight: AutodiffFlexTensor,
+    bias: AutodiffFlexTensor,
+    s: LinearShape,
+) -> AutodiffFlexTensor {
+    match (LinearBackward { shape: s })
+        .prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone(), bias.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let y = forward(&x.primitive, &weight.primitive, &bias.primitive, s);
+            prep.finish((x.primitive, weight.primitive), y)
+        }
+        OpsKind::UnTracked(prep) => {
+            prep.finish(forward(&x.primitive, &weight.primitive, &bias.primitive, s))
+        }
+    }
+}
