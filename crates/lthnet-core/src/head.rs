@@ -15,9 +15,9 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{relu, softmax, tanh};
+use burn::tensor::activation::{softmax, tanh};
 
-use crate::linear::linear;
+use crate::linear::{linear, linear_relu, linear_tanh};
 
 /// Whether the dynamic meta-embedding is used (the paper's ablation switches it off).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -138,7 +138,7 @@ impl<B: Backend> LthNetHead<B> {
     /// # Shapes
     /// - `x`: `[batch, d_input]` → `[batch, d_feature]`
     pub fn v_direct(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        relu(linear(&self.direct, x))
+        linear_relu(&self.direct, x)
     }
 
     /// Full forward pass.
@@ -167,7 +167,7 @@ impl<B: Backend> LthNetHead<B> {
                 );
                 let o = softmax(linear(hallucinator, v_direct.clone()), 1);
                 let v_memory = o.matmul(memory);
-                let e = tanh(linear(selector, v_direct.clone()));
+                let e = linear_tanh(selector, v_direct.clone());
                 v_direct.clone() + e * v_memory
             }
             _ => v_direct.clone(),

@@ -21,7 +21,8 @@
 //! [`linear`] (and [`linear_layer`]) is the fully connected layer with its gradients as single
 //! GEMMs into fresh outputs: flex's matmul zeroes and then copies every output, which for the
 //! LTHNet head's 2000 × 2000 weight gradient was about 10% of a training step
-//! ([`linear_kernel`]).
+//! ([`linear_kernel`]). [`linear_activation`] fuses a ReLU or a tanh into it, with the tanh
+//! vectorised and its gradient taken from the saved output ([`activation_kernel`]).
 //!
 //! [`batch_norm_2d_train`] is training-mode BatchNorm (optionally fused with the ReLU after
 //! it) as one `Autodiff<Flex>` operation: two passes over the activation forward and two
@@ -46,6 +47,7 @@
 //! assert_eq!(w.grad(&grads).unwrap().dims(), [4, 3, 3, 3]);
 //! ```
 
+pub mod activation_kernel;
 pub mod batch_norm_kernel;
 pub mod conv2d_kernel;
 pub mod linear_kernel;
@@ -58,6 +60,7 @@ mod linear_autodiff;
 mod max_pool2d_autodiff;
 mod simd;
 
+pub use activation_kernel::Activation;
 pub use geometry::ConvGeometry;
 
 use std::any::{Any, TypeId};
@@ -179,6 +182,47 @@ pub fn linear<B: Backend>(
     weight: Tensor<B, 2>,
     bias: Option<Tensor<B, 1>>,
 ) -> Tensor<B, 2> {
+    linear_activation(x, weight, bias, Activation::Identity)
+}
+
+/// `activation(x · W + b)` as one operation on `Flex` and `Autodiff<Flex>` (the conditions of
+/// [`linear`]): the activation runs on the GEMM's output in place, and its gradient comes from
+/// the saved output ([`activation_kernel`]). Elsewhere, Burn's `linear` then Burn's activation.
+///
+/// The fused tanh is a rational approximation within 5·10⁻⁷ of the exact value, so it differs
+/// from Burn's `tanh` in the last bits.
+///
+/// ```
+/// use burn::backend::{Autodiff, Flex};
+/// use burn::tensor::{Distribution, Tensor};
+/// use lthnet_flex::Activation;
+///
+/// type B = Autodiff<Flex>;
+/// let device = Default::default();
+/// let x = Tensor::<B, 2>::random([4, 3], Distribution::Default, &device);
+/// let w = Tensor::<B, 2>::random([3, 5], Distribution::Default, &device).require_grad();
+/// let b = Tensor::<B, 1>::zeros([5], &device).require_grad();
+///
+/// let y = lthnet_flex::linear_activation(x.clone(), w.clone(), Some(b.clone()), Activation::Tanh);
+/// let reference = burn::tensor::activation::tanh(x.matmul(w.clone()) + b.unsqueeze());
+/// y.clone().into_data().assert_approx_eq::<f32>(&reference.into_data(), Default::default());
+///
+/// let grads = y.sum().backward();
+/// assert_eq!(w.grad(&grads).unwrap().dims(), [3, 5]);
+/// ```
+///
+/// # Shapes
+/// - `x`: `[batch, d_input]`, `weight`: `[d_input, d_output]`, `bias`: `[d_output]` →
+///   `[batch, d_output]`
+///
+/// # Panics
+/// Where Burn's `linear` panics (an input width other than `d_input`).
+pub fn linear_activation<B: Backend>(
+    x: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+    activation: Activation,
+) -> Tensor<B, 2> {
     let ([batch, d_input], [rows, d_output]) = (x.dims(), weight.dims());
     let supported = (is_flex::<B>() || is_autodiff_flex::<B>())
         && d_input == rows
@@ -188,7 +232,14 @@ pub fn linear<B: Backend>(
             .is_some_and(|b| b.dims() == [d_output] && b.dtype() == DType::F32);
     let bias = match bias {
         Some(bias) if supported => bias,
-        bias => return burn::tensor::module::linear(x, weight, bias),
+        bias => {
+            let z = burn::tensor::module::linear(x, weight, bias);
+            return match activation {
+                Activation::Identity => z,
+                Activation::Relu => burn::tensor::activation::relu(z),
+                Activation::Tanh => burn::tensor::activation::tanh(z),
+            };
+        }
     };
     let shape = LinearShape {
         batch,
@@ -207,6 +258,7 @@ pub fn linear<B: Backend>(
             &cast(weight),
             &cast(bias),
             shape,
+            activation,
         ))
     } else {
         cast(linear_autodiff::forward_autodiff(
@@ -214,6 +266,7 @@ pub fn linear<B: Backend>(
             cast(weight),
             cast(bias),
             shape,
+            activation,
         ))
     };
     Tensor::from_primitive(TensorPrimitive::Float(y))
@@ -224,7 +277,24 @@ pub fn linear<B: Backend>(
 /// # Shapes
 /// - `x`: `[batch, d_input]` → `[batch, d_output]`
 pub fn linear_layer<B: Backend>(layer: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
-    linear(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
+    linear_layer_activation(layer, x, Activation::Identity)
+}
+
+/// `activation(layer.forward(x))` through [`linear_activation`].
+///
+/// # Shapes
+/// - `x`: `[batch, d_input]` → `[batch, d_output]`
+pub fn linear_layer_activation<B: Backend>(
+    layer: &Linear<B>,
+    x: Tensor<B, 2>,
+    activation: Activation,
+) -> Tensor<B, 2> {
+    linear_activation(
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|b| b.val()),
+        activation,
+    )
 }
 
 /// A 2D max pool: [`burn::tensor::module::max_pool2d`], with [`max_pool2d_kernel`] on `Flex`

@@ -1,11 +1,13 @@
 //! `lthnet_flex::linear` against Burn's own `linear` on the same backend: outputs on `Flex`;
 //! outputs and the input, weight and bias gradients through `Autodiff<Flex>`; an untracked
 //! input (the head's first layer); and the fallbacks (no bias, another backend's path).
+//! `linear_activation` against Burn's `linear` followed by Burn's `relu` / `tanh`.
 
 use burn::backend::{Autodiff, Flex};
 use burn::nn::LinearConfig;
 use burn::prelude::*;
 use burn::tensor::{Distribution, Tolerance};
+use lthnet_flex::Activation;
 
 type Ad = Autodiff<Flex>;
 
@@ -36,17 +38,58 @@ fn forward_matches_burn_on_flex() {
     }
 }
 
+/// Burn's `linear` then Burn's activation.
+fn burn_linear_activation<B: Backend>(
+    x: Tensor<B, 2>,
+    w: Tensor<B, 2>,
+    b: Tensor<B, 1>,
+    activation: Activation,
+) -> Tensor<B, 2> {
+    let z = burn::tensor::module::linear(x, w, Some(b));
+    match activation {
+        Activation::Identity => z,
+        Activation::Relu => burn::tensor::activation::relu(z),
+        Activation::Tanh => burn::tensor::activation::tanh(z),
+    }
+}
+
 #[test]
 fn output_and_gradients_match_burn_on_autodiff() {
+    for activation in [Activation::Identity, Activation::Relu, Activation::Tanh] {
+        check_autodiff(activation);
+    }
+}
+
+#[test]
+fn activations_match_burn_on_flex() {
+    for activation in [Activation::Relu, Activation::Tanh] {
+        for &(batch, d_in, d_out) in &CASES {
+            let x = random::<Flex, 2>([batch, d_in], 1);
+            let w = random::<Flex, 2>([d_in, d_out], 2).mul_scalar(0.1);
+            let b = random::<Flex, 1>([d_out], 3);
+            let ours =
+                lthnet_flex::linear_activation(x.clone(), w.clone(), Some(b.clone()), activation);
+            let burn = burn_linear_activation(x, w, b, activation);
+            ours.into_data()
+                .assert_approx_eq::<f32>(&burn.into_data(), tolerance());
+        }
+    }
+}
+
+fn check_autodiff(activation: Activation) {
     for &(batch, d_in, d_out) in &CASES {
         let run = |ours: bool| {
             let x = random::<Ad, 2>([batch, d_in], 1).require_grad();
-            let w = random::<Ad, 2>([d_in, d_out], 2).require_grad();
+            // Scaled so that the tanh is not saturated everywhere at the wide sizes.
+            let w = random::<Ad, 2>([d_in, d_out], 2)
+                .mul_scalar(1.0 / (d_in as f32).sqrt())
+                .detach()
+                .require_grad();
             let b = random::<Ad, 1>([d_out], 3).require_grad();
             let y = if ours {
-                lthnet_flex::linear(x.clone(), w.clone(), Some(b.clone()))
+                lthnet_flex::linear_activation(x.clone(), w.clone(), Some(b.clone()), activation)
             } else {
-                burn::tensor::module::linear(x.clone(), w.clone(), Some(b.clone()))
+                burn_linear_activation(x.clone(), w.clone(), b.clone(), activation)
             };
             // A weight per output, so that a misplaced gradient changes the result.
             let weights = random::<Ad, 2>([batch, d_out], 4).detach();
@@ -63,7 +106,10 @@ fn output_and_gradients_match_burn_on_autodiff() {
             .iter()
             .zip(ours.iter().zip(&burn))
         {
-            assert_eq!(o.shape, b.shape, "{what}, case {batch}x{d_in}x{d_out}");
+            assert_eq!(
+                o.shape, b.shape,
+                "{what}, {activation:?}, case {batch}x{d_in}x{d_out}"
+            );
             o.assert_approx_eq::<f32>(b, tolerance());
         }
     }
@@ -105,4 +151,26 @@ fn a_layer_without_bias_falls_back_to_burn() {
         .assert_approx_eq::<f32>(&layer.forward(x.clone()).into_data(), tolerance());
     let grads = y.sum().backward();
     assert_eq!(x.grad(&grads).unwrap().dims(), [2, 5]);
+}
+
+#[test]
+fn the_fallback_applies_the_activation() {
+    let layer = LinearConfig::new(5, 3)
+        .with_bias(false)
+        .init::<Ad>(&Default::default());
+    let x = random::<Ad, 2>([2, 5], 7);
+    for (activation, reference) in [
+        (
+            Activation::Relu,
+            burn::tensor::activation::relu(layer.forward(x.clone())),
+        ),
+        (
+            Activation::Tanh,
+            burn::tensor::activation::tanh(layer.forward(x.clone())),
+        ),
+    ] {
+        let y = lthnet_flex::linear_layer_activation(&layer, x.clone(), activation);
+        y.into_data()
+            .assert_approx_eq::<f32>(&reference.into_data(), tolerance());
+    }
 }
