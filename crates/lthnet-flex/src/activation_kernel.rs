@@ -17,7 +17,7 @@ use crate::simd::with_avx2;
 pub enum Activation {
     /// None: `y = z`.
     Identity,
-    /// `y = max(z, 0)`; gradient 1 where `y > 0`, else 0.
+    /// `y = max(z, 0)`, NaN kept; gradient 1 where `y > 0`, else 0.
     Relu,
     /// `y = tanh(z)`; gradient `1 − y²`.
     Tanh,
@@ -39,13 +39,11 @@ impl Activation {
     /// If `y` and `dy` differ in length.
     pub fn backward(self, y: &[f32], dy: &[f32]) -> Vec<f32> {
         assert_eq!(y.len(), dy.len(), "activation output and gradient lengths");
-        let mut dz = dy.to_vec();
         match self {
-            Activation::Identity => {}
-            Activation::Relu => relu_backward_in_place(y, &mut dz),
-            Activation::Tanh => tanh_backward_in_place(y, &mut dz),
+            Activation::Identity => dy.to_vec(),
+            Activation::Relu => relu_backward(y, dy),
+            Activation::Tanh => tanh_backward(y, dy),
         }
-        dz
     }
 }
 
@@ -93,27 +91,23 @@ with_avx2! {
 }
 
 with_avx2! {
-    fn tanh_backward_in_place(y: &[f32], dz: &mut [f32]) {
-        for (g, &y) in dz.iter_mut().zip(y) {
-            *g *= 1.0 - y * y;
-        }
+    fn tanh_backward(y: &[f32], dy: &[f32]) -> Vec<f32> {
+        dy.iter().zip(y).map(|(&g, &y)| g * (1.0 - y * y)).collect()
     }
 }
 
 with_avx2! {
     fn relu_in_place(values: &mut [f32]) {
         for v in values.iter_mut() {
-            // `max` would turn NaN into 0; the select keeps it, as Burn's relu does.
+            // The select keeps NaN, as PyTorch's relu does (flex's relu, `max(x, 0)`, gives 0).
             *v = if *v < 0.0 { 0.0 } else { *v };
         }
     }
 }
 
 with_avx2! {
-    fn relu_backward_in_place(y: &[f32], dz: &mut [f32]) {
-        for (g, &y) in dz.iter_mut().zip(y) {
-            *g = if y > 0.0 { *g } else { 0.0 };
-        }
+    fn relu_backward(y: &[f32], dy: &[f32]) -> Vec<f32> {
+        dy.iter().zip(y).map(|(&g, &y)| if y > 0.0 { g } else { 0.0 }).collect()
     }
 }
 
